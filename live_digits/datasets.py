@@ -1,0 +1,133 @@
+"""MNIST from keras's download, an npz file in keras's layout, or LeCun's IDX files.
+
+All loaders return uint8 images (N, 28, 28), white ink on black, and uint8 labels (N,).
+The images are raw MNIST; `mnist_to_inputs` turns them into model inputs through the
+same normalisation the live loop applies to camera crops.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from live_digits import preprocess
+from live_digits.errors import UserError
+
+log = logging.getLogger(__name__)
+
+KERAS = "keras"  # the `source` that means keras's own download of the full MNIST
+UPSCALE = 4  # MNIST 28x28 -> 112x112 before thresholding: a crop-like resolution
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise UserError(f"{path} is not an IDX file of uint8 values", "use LeCun's *-idx?-ubyte(.gz) files")
+    ndim = data[3]
+    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _load_idx_folder(folder: Path) -> dict[str, np.ndarray]:
+    out = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
+        labels = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
+        if images and labels:
+            out[f"x_{split}"], out[f"y_{split}"] = _read_idx(images), _read_idx(labels)
+    return out
+
+
+def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
+    """Load MNIST as a dict with x_train/y_train and/or x_test/y_test.
+
+    `source` is "keras" (keras's own download, cached in ~/.keras), an .npz file in
+    keras's mnist.npz layout, or a folder holding an mnist.npz or the IDX files.
+    """
+    if str(source) == KERAS:
+        try:
+            import keras
+
+            (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
+        except Exception as exc:  # no internet, proxy, ...
+            raise UserError(
+                f"could not download MNIST through keras ({type(exc).__name__})",
+                "pass --mnist PATH to a local mnist.npz or a folder of IDX files",
+            ) from exc
+        return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+    path = Path(source)
+    if path.is_dir():
+        data = _load_idx_folder(path)
+        if not data and (path / "mnist.npz").exists():
+            path = path / "mnist.npz"
+        elif not data:
+            raise UserError(f"no MNIST files in {path}", "expected mnist.npz or *-idx?-ubyte(.gz) files")
+        else:
+            return data
+    if not path.exists():
+        raise UserError(f"MNIST file not found: {path}", "pass --mnist PATH to mnist.npz or an IDX folder")
+    try:
+        with np.load(path) as npz:
+            data = {k: npz[k] for k in npz.files if k in ("x_train", "y_train", "x_test", "y_test")}
+    except Exception as exc:
+        raise UserError(f"cannot read {path} as an npz file ({exc})", "expected keras's mnist.npz layout") from exc
+    if not data:
+        raise UserError(f"{path} holds none of x_train/y_train/x_test/y_test", "expected keras's mnist.npz layout")
+    return data
+
+
+def split_train_val(x: np.ndarray, y: np.ndarray, val_per_class: int, seed: int = 0):
+    """Stratified hold-out: `val_per_class` images of each digit go to validation."""
+    rng = np.random.default_rng(seed)
+    val = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:val_per_class] for d in range(10)])
+    train = np.setdiff1d(np.arange(len(y)), val)
+    return (x[train], y[train]), (x[val], y[val])
+
+
+def image_to_mask(image: np.ndarray, level: float = 0.5, upscale: int = UPSCALE) -> np.ndarray:
+    """A small grey digit (white ink) -> a crop-sized binary mask, as a camera would see it.
+
+    Upscaling before thresholding gives smooth contours at crop resolution, so a
+    training image reaches the normaliser in the same form a live crop does.
+    """
+    size = (image.shape[1] * upscale, image.shape[0] * upscale)
+    big = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    pad = upscale * 4  # room around the digit so it never touches the box border
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    return (big > level * 255).astype(np.uint8) * 255
+
+
+def mask_to_input(mask: np.ndarray) -> np.ndarray:
+    """Normalise a mask like a live crop; if it holds no acceptable digit, fit all its ink.
+
+    Evaluation must answer for every image, and a training image always holds a digit.
+    """
+    image = preprocess.normalise_crop(mask)
+    if image is None:
+        ys, xs = np.nonzero(mask)
+        if ys.size == 0:
+            return np.zeros((preprocess.INPUT_SIZE,) * 2, np.float32)
+        image = preprocess.normalise_patch(mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    return image
+
+
+def mnist_to_inputs(images: np.ndarray) -> np.ndarray:
+    """Raw MNIST uint8 (N, 28, 28) -> model inputs float32 (N, 28, 28) via the live normalisation."""
+    return (
+        np.stack([mask_to_input(image_to_mask(img)) for img in images])
+        if len(images)
+        else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    )

@@ -1,0 +1,312 @@
+"""Pure image functions: frame -> ink mask -> MNIST-like 28x28 digit(s).
+
+Every function takes numpy arrays and returns numpy arrays (or None for "no digit"), so
+training, evaluation and the live loop share exactly the same preprocessing. Masks are
+uint8 with ink = 255 on background = 0 (MNIST polarity); model inputs are float32 in
+[0, 1], shape (28, 28).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+INPUT_SIZE = 28  # side of the model input
+FIT_SIZE = 20  # MNIST fits the digit's bounding box into 20x20 ...
+CENTRE = 14.0  # ... and puts its centre of mass at pixel (14, 14) of the 28x28 field
+
+# Automatic threshold: ink is at least this much darker than the local paper ...
+AUTO_MIN_CONTRAST = 0.16
+# ... and this many noise standard deviations darker (dim, noisy frames).
+AUTO_NOISE_SIGMAS = 4.0
+AUTO_MAX_CONTRAST = 0.5
+LINE_RUN = 7  # ink runs across a ruled line at least this long are pen strokes, not the line
+MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An axis-aligned box in pixel coordinates."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit found in a mask: where it is and the 28x28 model input made from it."""
+
+    rect: Rect  # bounding box inside the mask it was found in
+    image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """Any camera frame (gray/BGR/BGRA; uint8, uint16 or float) -> uint8 gray (H, W).
+
+    Floats are taken to be in [0, 1]; uint16 in [0, 65535]. Cameras and image files give
+    all of these, and everything downstream wants plain 8-bit gray.
+    """
+    img = np.asarray(frame)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        if img.dtype not in (np.uint8, np.uint16, np.float32):
+            img = img.astype(np.float32)
+        img = cv2.cvtColor(img, code)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2-D or 3-D image, got shape {img.shape}")
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.integer):
+        return np.clip(img, 0, 255).astype(np.uint8)
+    img = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def centred_box(frame_shape: tuple[int, ...], size: tuple[int, int]) -> Rect:
+    """The (w, h) box centred in a frame of `frame_shape`, shrunk to fit if the frame is small."""
+    fh, fw = frame_shape[:2]
+    w, h = min(size[0], fw), min(size[1], fh)
+    return Rect((fw - w) // 2, (fh - h) // 2, w, h)
+
+
+def paper_background(gray: np.ndarray) -> np.ndarray:
+    """Estimate the paper's brightness under the ink: float32, same shape as `gray`.
+
+    A grey-level closing (max then min filter) wider than any pen stroke erases the dark
+    ink and keeps slow changes: shadows, vignetting, dim corners. Done at quarter
+    resolution because it only needs the low frequencies, and it must be cheap.
+    """
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_REPLICATE)
+    small = cv2.blur(small, (5, 5))
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def ink_darkness(gray: np.ndarray) -> np.ndarray:
+    """How much darker than the local paper each pixel is: float32 in [0, 1] (0 = paper).
+
+    Dividing by the estimated paper brightness makes the measure independent of exposure
+    and of shadow gradients across the sheet, so one threshold works from dim to bright.
+    """
+    smooth = cv2.GaussianBlur(gray, (5, 5), 0).astype(np.float32)
+    background = np.maximum(paper_background(gray), 1.0)
+    return np.clip(1.0 - smooth / background, 0.0, 1.0)
+
+
+def auto_contrast_threshold(darkness: np.ndarray) -> float:
+    """Choose the darkness above which a pixel is ink.
+
+    Otsu's split of the darkness histogram separates ink from paper when both are present;
+    the floor (a minimum contrast, and several noise sigmas estimated from the paper) keeps
+    blank or noisy paper blank instead of letting Otsu split the noise in two.
+    """
+    d8 = (darkness * 255.0).astype(np.uint8)
+    otsu, _ = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    paper = darkness[darkness < np.percentile(darkness, 75)]
+    sigma = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
+    floor = max(AUTO_MIN_CONTRAST, AUTO_NOISE_SIGMAS * sigma)
+    return float(np.clip(otsu / 255.0, floor, max(floor, AUTO_MAX_CONTRAST)))
+
+
+def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
+    """Binary ink mask of a gray crop: uint8 (H, W), ink 255 on 0, and the level used.
+
+    level 0 means automatic (the returned level is then the contrast fraction chosen,
+    e.g. 0.3 = ink is 30% darker than the paper); 1..255 is the classic fixed threshold on
+    the gray value (ink = gray < level).
+    """
+    if level > 0:
+        _, mask = cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)
+        return mask, float(level)
+    darkness = ink_darkness(gray)
+    t = auto_contrast_threshold(darkness)
+    mask = (darkness > t).astype(np.uint8) * 255
+    return mask, t
+
+
+def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """Erase straight lines that cross the whole box (ruled paper, margins, sheet edges).
+
+    Only components touching two opposite borders are searched (a digit inside the box
+    never does), so a tall '1' is never mistaken for a line. Along a line, only pixels in
+    short runs across it are erased: where a pen stroke crosses the line, its pixels
+    form a long run and stay, so the digit is not cut.
+    """
+    h, w = mask.shape
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    x, y, cw, ch, area = (stats[1:, i] for i in range(5))
+    spans = ((x == 0) & (x + cw == w)) | ((y == 0) & (y + ch == h))
+    spans &= area < 0.3 * mask.size  # a line is thin; a hand or shadow is not
+    if not spans.any():
+        return mask
+    crossing = np.isin(labels, np.flatnonzero(spans) + 1).astype(np.uint8) * 255
+    span = min(h, w)
+    segments = cv2.HoughLinesP(
+        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 10
+    )
+    if segments is None:
+        return mask
+    bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
+    for x0, y0, x1, y1 in segments.reshape(-1, 4):
+        vertical = abs(y1 - y0) > abs(x1 - x0)
+        if np.hypot(x1 - x0, y1 - y0) >= 0.8 * (h if vertical else w):
+            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
+    out = mask.copy()
+    for band, kernel in zip(bands, ((1, LINE_RUN), (LINE_RUN, 1)), strict=True):
+        if band.any():
+            across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+            out[(band > 0) & (across == 0)] = 0
+    return out
+
+
+def _stats_touch_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    x, y, cw, ch = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    return (x == 0) | (y == 0) | (x + cw == w) | (y + ch == h)
+
+
+def _union_rect(stats: np.ndarray) -> Rect:
+    x0, y0 = stats[:, 0].min(), stats[:, 1].min()
+    x1, y1 = (stats[:, 0] + stats[:, 2]).max(), (stats[:, 1] + stats[:, 3]).max()
+    return Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def candidate_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label the mask and keep components that can be (part of) a digit.
+
+    Returns (labels, keep, stats) where keep lists label ids into stats. Specks (tiny next to the box and
+    to the largest component) and blobs touching the box border (a hand, a shadow, the
+    edge of the sheet, a digit cut by the box) are dropped.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return labels, np.empty(0, np.int64), stats
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    min_area = max(8.0, 4e-4 * mask.size, 0.04 * areas.max())
+    ok = (areas >= min_area) & ~_stats_touch_border(stats[1:], mask.shape)
+    return labels, np.flatnonzero(ok) + 1, stats
+
+
+def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int]) -> bool:
+    """Reject what cannot be a digit: too small to read, a dash, or a solid blob."""
+    bh, bw = box_shape
+    if max(rect.w, rect.h) < 0.12 * min(bh, bw) or rect.h < 0.08 * bh:
+        return False
+    if rect.w > 2.5 * rect.h:  # dashes, underlines
+        return False
+    fill = ink / float(rect.w * rect.h)
+    return not (fill > 0.72 and rect.w > 0.45 * rect.h)  # fingertips, blots
+
+
+def normalise_patch(patch: np.ndarray) -> np.ndarray:
+    """A tight binary digit patch (uint8 ink 255) -> float32 (28, 28) like MNIST.
+
+    Fit the bounding box into 20x20 keeping the aspect ratio (area-averaging, which
+    anti-aliases like MNIST's own preparation), then shift by whole pixels so the
+    centre of mass lands on (14, 14).
+    """
+    h, w = patch.shape
+    scale = FIT_SIZE / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(patch.astype(np.float32) * (1 / 255.0), (nw, nh), interpolation=interp)
+    np.clip(small, 0.0, 1.0, out=small)
+    m = cv2.moments(small)
+    if m["m00"] <= 1e-6:
+        cx, cy = nw / 2 - 0.5, nh / 2 - 0.5
+    else:
+        cx, cy = m["m10"] / m["m00"], m["m01"] / m["m00"]
+    ox = int(np.clip(round(CENTRE - cx), 0, INPUT_SIZE - nw))
+    oy = int(np.clip(round(CENTRE - cy), 0, INPUT_SIZE - nh))
+    out = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
+    out[oy : oy + nh, ox : ox + nw] = small
+    return out
+
+
+def find_digit_groups(mask: np.ndarray, multi: bool = False) -> list[tuple[Rect, np.ndarray]]:
+    """Group candidate components into digits: [(rect, tight uint8 patch)], left to right.
+
+    Single mode: the largest component plus the pieces lying next to it (a '5' drawn
+    in two strokes, a stroke cut by a ruled line). Multi mode: components whose
+    horizontal extents overlap are one digit; separate columns are separate digits.
+    """
+    labels, keep, stats = candidate_components(mask)
+    if keep.size == 0:
+        return []
+    if multi:
+        groups = _column_groups(stats, keep)
+    else:
+        groups = [_neighbourhood_group(stats, keep)]
+    out = []
+    for group in groups:
+        rect = _union_rect(stats[group])
+        ink = int(stats[group, cv2.CC_STAT_AREA].sum())
+        if not _looks_like_digit(rect, ink, mask.shape):
+            continue
+        lab = labels[rect.slices()]
+        patch = np.isin(lab, group).astype(np.uint8) * 255
+        out.append((rect, patch))
+    out.sort(key=lambda item: item[0].x)
+    return out
+
+
+def _neighbourhood_group(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    main = keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])]
+    group = {int(main)}
+    for _ in range(2):  # grow twice: pieces of pieces
+        r = _union_rect(stats[sorted(group)])
+        pad = max(4, int(0.2 * max(r.w, r.h)))
+        x0, y0, x1, y1 = r.x - pad, r.y - pad, r.x + r.w + pad, r.y + r.h + pad
+        for lab in keep:
+            sx, sy, sw, sh = stats[lab, :4]
+            if sx < x1 and sx + sw > x0 and sy < y1 and sy + sh > y0:
+                group.add(int(lab))
+    return np.array(sorted(group))
+
+
+def _column_groups(stats: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
+    order = keep[np.argsort(stats[keep, cv2.CC_STAT_LEFT])]
+    groups: list[list[int]] = []
+    right = -1
+    for lab in order:
+        sx, sw = stats[lab, 0], stats[lab, 2]
+        overlap = right - sx
+        if groups and overlap > 0.25 * min(sw, right - stats[groups[-1], 0].min()):
+            groups[-1].append(int(lab))
+            right = max(right, sx + sw)
+        else:
+            groups.append([int(lab)])
+            right = sx + sw
+    return [np.array(g) for g in groups]
+
+
+def find_digits(mask: np.ndarray, multi: bool = False) -> list[Digit]:
+    """Binary crop mask (uint8, ink 255) -> the digits in it as model inputs, left to right.
+
+    An empty list means "no digit": blank paper, noise, a hand, a line.
+    """
+    if np.count_nonzero(mask) > MAX_INK * mask.size:
+        return []
+    clean = remove_ruled_lines(mask)
+    return [Digit(rect, normalise_patch(patch)) for rect, patch in find_digit_groups(clean, multi)]
+
+
+def normalise_crop(mask: np.ndarray) -> np.ndarray | None:
+    """The one digit in a binary crop as a float32 (28, 28) model input, or None."""
+    digits = find_digits(mask)
+    return digits[0].image if digits else None
