@@ -1,0 +1,175 @@
+"""The loops: the window (trackbar, keys, saving) and headless mode, over the same core."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+
+from live_digits import overlay
+from live_digits.errors import UserError
+from live_digits.recognizer import Recognizer, Result
+from live_digits.sources import Source
+
+log = logging.getLogger(__name__)
+
+WINDOW = "live-digits"
+TRACKBAR = "threshold (0=auto)"
+ESC = 27
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Loop settings that are not about recognition."""
+
+    save_dir: Path = Path(".")
+    samples_dir: Path | None = None
+    max_frames: int | None = None
+    loop: bool = False  # restart a file or folder source at its end (window only)
+
+
+def write_png(folder: Path, stem: str, images: dict[str, np.ndarray]) -> list[Path]:
+    """Write images as STEM-NNNN-KEY.png with the first free NNNN; never overwrite.
+
+    The files are created exclusively ('x' mode), so two savers never clobber each other.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = [p.name for p in folder.glob(f"{stem}-*.png")]
+    numbers = [int(n.split("-")[-2]) for n in existing if n.split("-")[-2].isdigit()]
+    n = max(numbers, default=0) + 1
+    while True:
+        paths = {key: folder / f"{stem}-{n:04d}-{key}.png" for key in images}
+        try:
+            for key, path in paths.items():
+                ok, data = cv2.imencode(".png", images[key])
+                with open(path, "xb") as f:
+                    f.write(data.tobytes())
+            return list(paths.values())
+        except FileExistsError:
+            n += 1
+
+
+def crop_images(result: Result) -> dict[str, np.ndarray]:
+    """The thresholded crop and (when a digit was found) the 28x28 model input, as uint8."""
+    images = {"crop": result.mask}
+    if result.model_input is not None:
+        images["input"] = (result.model_input * 255 + 0.5).astype(np.uint8)
+    return images
+
+
+def count_samples(samples_dir: Path | None) -> dict[int, int]:
+    if samples_dir is None or not samples_dir.is_dir():
+        return {d: 0 for d in range(10)}
+    return {d: len(list((samples_dir / str(d)).glob("*-input.png"))) for d in range(10)}
+
+
+def run_headless(source: Source, recognizer: Recognizer, out: IO[str], options: RunOptions) -> int:
+    """Every frame through the core, one JSON line each, until the source ends."""
+    n = 0
+    while options.max_frames is None or n < options.max_frames:
+        frame = source.read()
+        if frame is None:
+            break
+        out.write(json.dumps(recognizer.process(frame).to_json()) + "\n")
+        n += 1
+    out.flush()
+    log.info("processed %d frames", n)
+    return 0
+
+
+class _ModelLoader:
+    """Loads the model on a thread so the window shows camera frames meanwhile."""
+
+    def __init__(self, load):
+        self.model, self.error = None, None
+        self._thread = threading.Thread(target=self._run, args=(load,), daemon=True)
+        self._thread.start()
+
+    def _run(self, load) -> None:
+        try:
+            self.model = load()
+        except UserError as exc:
+            self.error = exc
+        except Exception as exc:  # report, never a traceback from a thread
+            self.error = UserError(
+                f"could not load the model ({exc.__class__.__name__}: {exc})", "retrain or restore it"
+            )
+
+
+def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] | None, options: RunOptions) -> int:
+    """The interactive loop. Returns the exit code."""
+    loader = _ModelLoader(load_model)
+    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+    cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
+    status = overlay.Status(sample_counts=count_samples(options.samples_dir))
+    frame_period = 0.0 if source.live else 1.0 / source.fps
+    last, message_until, fps_t, n = None, 0.0, time.perf_counter(), 0
+    try:
+        while options.max_frames is None or n < options.max_frames:
+            t_start = time.perf_counter()
+            if recognizer.model is None and loader.model is not None:
+                recognizer.model = loader.model
+            if loader.error:
+                raise loader.error
+            frame = None if status.ended else source.read()
+            if frame is None and not status.ended and options.loop and source.rewind():
+                frame = source.read()
+            if frame is None:
+                if last is None:
+                    raise UserError(f"{source.name} gave no frames", "check the source")
+                status.ended, frame = True, last
+            last = frame
+            result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
+            if t_start > message_until:
+                status.message = ""
+            cv2.imshow(WINDOW, overlay.compose(frame, result, status))
+            if out is not None:
+                out.write(json.dumps(result.to_json()) + "\n")
+                out.flush()
+            n += 1
+            wait = max(1, int(1000 * (frame_period - (time.perf_counter() - t_start))))
+            key = cv2.waitKey(wait if not status.ended else 15) & 0xFF
+            if key in (ord("q"), ord("Q")):
+                paths = write_png(options.save_dir, "live-digits", crop_images(result))
+                for p in paths:
+                    print(f"saved {p}")
+                if result.model_input is None:
+                    print("no digit in the box: saved the crop only")
+                return 0
+            if key == ESC or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                return 0
+            if key == ord("h"):
+                status.show_help = not status.show_help
+            elif key == ord("m"):
+                recognizer.set_multi(not recognizer.multi)
+            elif ord("0") <= key <= ord("9"):
+                status.message = _save_sample(key - ord("0"), result, options, status)
+                message_until = time.perf_counter() + 1.5
+            now = time.perf_counter()
+            status.fps = 0.9 * status.fps + 0.1 / max(now - fps_t, 1e-6) if status.fps else 1 / max(now - fps_t, 1e-6)
+            fps_t = now
+        return 0
+    finally:
+        cv2.destroyAllWindows()
+
+
+def _save_sample(digit: int, result: Result, options: RunOptions, status: overlay.Status) -> str:
+    """Key 0-9: keep the current crop as a labelled sample; errors are shown, not fatal."""
+    if options.samples_dir is None:
+        return "no --samples-dir set"
+    if result.model_input is None:
+        return "no digit in the box: nothing saved"
+    try:
+        write_png(options.samples_dir / str(digit), "sample", crop_images(result))
+    except OSError as exc:
+        log.error("cannot save sample to %s: %s", options.samples_dir, exc.strerror or exc)
+        return f"cannot save to {options.samples_dir}"
+    status.sample_counts[digit] = status.sample_counts.get(digit, 0) + 1
+    return f"saved sample {digit} ({status.sample_counts[digit]})"

@@ -1,0 +1,179 @@
+"""`live-digits`: parse arguments into settings, open the source, run the window or headless loop.
+
+Every failure a user can cause ends here as one line, `live-digits: error: ... (hint: ...)`,
+and a non-zero exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from live_digits.errors import UserError
+
+T0 = time.perf_counter()
+log = logging.getLogger("live_digits")
+DEFAULT_MIN_CONFIDENCE = 0.7
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but bad arguments give one line with a hint (exit 2), not usage text."""
+
+    def error(self, message: str):
+        raise UserError(f"{message}", f"see {self.prog} --help", exit_code=2)
+
+
+def parse_box(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 200x200, got {text!r}") from None
+    if not (28 <= w <= 4000 and 28 <= h <= 4000):
+        raise argparse.ArgumentTypeError(f"box sides must be between 28 and 4000 pixels, got {text!r}")
+    return w, h
+
+
+def _int_range(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def default_samples_dir(env: dict[str, str]) -> Path:
+    """Per-user data folder: $XDG_DATA_HOME/live-digits/samples (Linux convention)."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA", base)
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    return Path(base) / "live-digits" / "samples"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="live-digits",
+        description="Read handwritten digits held up to a webcam, live.",
+        epilog="Keys: q save the crop and quit, Esc quit, 0-9 save a labelled sample, m number mode, h help.",
+    )
+    p.add_argument("--source", default="0", help="camera index, video file, image folder, or 'demo' (default: 0)")
+    p.add_argument(
+        "--model", default="cnn", help="'cnn' (default), 'dense', or a path to a model's .json/.tflite/.keras"
+    )
+    p.add_argument("--threshold", type=_int_range(0, 255), default=0, help="start threshold, 0 = automatic (default)")
+    p.add_argument(
+        "--box", type=parse_box, default=None, help="crop box WxH, centred (default 200x200; 400x200 with --multi)"
+    )
+    p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
+    p.add_argument(
+        "--window", type=_int_range(1, 60), default=5, help="frames whose predictions are combined (default 5)"
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=_fraction,
+        default=DEFAULT_MIN_CONFIDENCE,
+        help=f"combined confidence needed to show a digit (default {DEFAULT_MIN_CONFIDENCE})",
+    )
+    p.add_argument("--no-gui", action="store_true", help="no window: write one JSON line per frame and exit at the end")
+    p.add_argument("--output", help="write the per-frame JSON lines to this file ('-' = stdout; default with --no-gui)")
+    p.add_argument("--save-dir", type=Path, default=Path("."), help="where q saves the crop (default: current folder)")
+    p.add_argument("--samples-dir", type=Path, help="where keys 0-9 save samples (default: per-user data folder)")
+    p.add_argument("--max-frames", type=_int_range(1, 10**9), help="stop after this many frames")
+    p.add_argument("--loop", action="store_true", help="restart a video file or folder at its end (window only)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    return p
+
+
+def check_writable_dir(path: Path, what: str, option: str) -> None:
+    """Fail before opening the camera, not when the user presses the key."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {what} {path} ({exc.strerror})", f"choose another with {option}") from exc
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {what} {path}", f"choose another with {option}")
+
+
+@contextlib.contextmanager
+def _open_output(spec: str | None):
+    if spec is None or spec == "-":
+        yield sys.stdout
+        return
+    try:
+        f = open(spec, "w", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write output file {spec} ({exc.strerror})", "choose another --output path") from exc
+    with f:
+        yield f
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except UserError as err:
+        print(f"live-digits: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("live-digits: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="live-digits: %(message)s")
+    import cv2
+
+    from live_digits import app, model, sources
+    from live_digits.recognizer import Recognizer, Settings
+
+    if not args.verbose:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    box = args.box or ((400, 200) if args.multi else (200, 200))
+    settings = Settings(
+        box=box, threshold=args.threshold, window=args.window, min_confidence=args.min_confidence, multi=args.multi
+    )
+    samples_dir = args.samples_dir or default_samples_dir(dict(os.environ))
+    options = app.RunOptions(
+        save_dir=args.save_dir, samples_dir=samples_dir, max_frames=args.max_frames, loop=args.loop
+    )
+    model.read_metadata(model.resolve(args.model))  # a missing or foreign model fails before any window
+    if not args.no_gui:
+        check_writable_dir(args.save_dir, "save folder", "--save-dir")
+    with (
+        _open_output(args.output if (args.output or args.no_gui) else None) as out,
+        sources.open_source(args.source, box) as source,
+    ):
+        log.info("source %s open after %.2f s", source.name, time.perf_counter() - T0)
+        if args.no_gui:
+            recognizer = Recognizer(model.load(args.model), settings)
+            return app.run_headless(source, recognizer, out, options)
+        if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
+            raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
+        return app.run_window(source, Recognizer(None, settings), lambda: model.load(args.model), out, options)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

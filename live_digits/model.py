@@ -1,0 +1,146 @@
+"""Load a shipped or trained model with its metadata, and predict batches fast.
+
+A model is three files side by side: NAME.json (metadata: input contract, training,
+accuracy), NAME.tflite (the fast path, run by the LiteRT interpreter: ~0.1 ms per digit,
+a 20 ms import, no TensorFlow in memory) and NAME.keras (the source of truth, used only
+when no .tflite exists, through a compiled TensorFlow function).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from live_digits.errors import UserError
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+SHIPPED = ("dense", "cnn")
+EXPECTED_INPUT = {"shape": [28, 28], "scale": [0.0, 1.0], "polarity": "white-on-black"}
+
+
+@dataclass
+class Model:
+    """A loaded classifier: `predict(batch (N, 28, 28) float32) -> probs (N, 10) float32`."""
+
+    name: str
+    metadata: dict
+    runtime: str
+    _predict: object = field(repr=False)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if batch.ndim == 2:
+            batch = batch[None]
+        if len(batch) == 0:
+            return np.zeros((0, 10), np.float32)
+        return self._predict(batch)
+
+
+def resolve(spec: str | Path, models_dir: Path = MODELS_DIR) -> Path:
+    """`dense`, `cnn` or a path (to NAME.json, NAME.tflite or NAME.keras) -> the metadata path."""
+    spec = str(spec)
+    if spec in SHIPPED:
+        path = models_dir / f"{spec}.json"
+    else:
+        path = Path(spec)
+        if path.suffix in (".tflite", ".keras"):
+            path = path.with_suffix(".json")
+        elif path.is_dir():
+            raise UserError(f"{spec} is a folder, not a model", "pass NAME.json, NAME.tflite or NAME.keras")
+    if not path.exists():
+        raise UserError(f"model not found: {path}", "use --model dense, --model cnn or a path to NAME.json")
+    return path
+
+
+def read_metadata(path: Path) -> dict:
+    """Read and check NAME.json: it must describe an input the live preprocessing produces."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(
+            f"model metadata {path} is unreadable ({exc.__class__.__name__})", "retrain or restore it"
+        ) from exc
+    contract = meta.get("input", {}) if isinstance(meta, dict) else {}
+    for key, want in EXPECTED_INPUT.items():
+        if contract.get(key) != want:
+            raise UserError(
+                f"model {path.name} expects input {key}={contract.get(key)!r}, live-digits gives {want!r}",
+                "use a model trained by live-digits-train",
+            )
+    return meta
+
+
+def load(spec: str | Path, models_dir: Path = MODELS_DIR, runtime: str = "auto") -> Model:
+    """Load a model by name or path; runtime is "auto" (LiteRT if a .tflite exists), "litert" or "keras"."""
+    meta_path = resolve(spec, models_dir)
+    meta = read_metadata(meta_path)
+    files = meta.get("files", {})
+    tflite = meta_path.parent / files.get("tflite", meta_path.stem + ".tflite")
+    keras_file = meta_path.parent / files.get("keras", meta_path.stem + ".keras")
+    if runtime == "auto":
+        runtime = "litert" if tflite.exists() else "keras"
+    if runtime == "litert":
+        predict = _litert_predictor(tflite)
+    elif runtime == "keras":
+        predict = _keras_predictor(keras_file)
+    else:
+        raise ValueError(f"unknown runtime {runtime!r}")
+    model = Model(meta.get("name", meta_path.stem), meta, runtime, predict)
+    _check_outputs(model, meta_path)
+    return model
+
+
+def _check_outputs(model: Model, path: Path) -> None:
+    """A corrupt-but-loadable file must not reach the loop: probe it once."""
+    probs = model.predict(np.zeros((2, 28, 28), np.float32))
+    if probs.shape != (2, 10) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
+        raise UserError(f"model {path.stem} gives invalid outputs {probs.shape}", "retrain or restore the model files")
+
+
+def _litert_predictor(path: Path):
+    if not path.exists():
+        raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # platforms without LiteRT wheels: TensorFlow's own interpreter
+        from tensorflow.lite.python.interpreter import Interpreter
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=1)
+    except (ValueError, RuntimeError) as exc:
+        raise UserError(
+            f"model file {path} is corrupt ({str(exc).splitlines()[0][:80]})", "retrain or restore it"
+        ) from exc
+    inp = interpreter.get_input_details()[0]["index"]
+    out = interpreter.get_output_details()[0]["index"]
+    state = {"batch": 0}
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        if len(batch) != state["batch"]:
+            interpreter.resize_tensor_input(inp, batch.shape, strict=False)
+            interpreter.allocate_tensors()
+            state["batch"] = len(batch)
+        interpreter.set_tensor(inp, batch)
+        interpreter.invoke()
+        return interpreter.get_tensor(out).copy()
+
+    return predict
+
+
+def _keras_predictor(path: Path):
+    if not path.exists():
+        raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
+    import keras
+    import tensorflow as tf
+
+    try:
+        net = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many types for a damaged zip/h5
+        raise UserError(f"model file {path} is corrupt ({exc.__class__.__name__})", "retrain or restore it") from exc
+    call = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
+    return lambda batch: call(batch).numpy()

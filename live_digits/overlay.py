@@ -1,0 +1,104 @@
+"""Drawing only: the camera frame with the box and digit, plus a side panel.
+
+The panel shows what the pipeline sees: the thresholded crop, the 28x28 model input
+enlarged, the top-3 probabilities as bars, fps and the threshold mode. Nothing here
+changes state; `compose` returns a new BGR image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from live_digits.recognizer import Result
+
+PANEL_W = 220
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+GREEN, GREY, WHITE, AMBER, DARK = (80, 220, 80), (150, 150, 150), (255, 255, 255), (0, 190, 255), (40, 40, 40)
+HELP = "q save+quit  Esc quit  0-9 save sample  m multi  h help"
+
+
+@dataclass
+class Status:
+    """Loop state the overlay shows but the recognizer does not know."""
+
+    fps: float = 0.0
+    show_help: bool = True
+    message: str = ""  # a brief confirmation ("saved sample 7"), empty when none
+    sample_counts: dict[int, int] | None = None
+    ended: bool = False  # a file source has no more frames; the last one stays
+
+
+def _text(img, text, org, scale=0.5, color=WHITE, thickness=1) -> None:
+    cv2.putText(img, text, org, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def draw_frame(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
+    """The camera view: box (green when a digit is shown), the digit and its confidence."""
+    out = frame.copy()
+    b = result.box
+    shown = result.number if result.multi else ("" if result.digit is None else str(result.digit))
+    cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), GREEN if shown else GREY, 2)
+    for r in result.readings:
+        cv2.rectangle(out, (r.rect.x, r.rect.y), (r.rect.x + r.rect.w, r.rect.y + r.rect.h), AMBER, 1)
+        if r.digit is not None:
+            _text(out, str(r.digit), (r.rect.x, max(12, r.rect.y - 4)), 0.6, AMBER, 2)
+    if shown:
+        _text(out, shown, (b.x, max(30, b.y - 12)), 1.4, GREEN, 3)
+        _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 60, max(20, b.y - 12)), 0.6, GREEN, 1)
+    elif not result.model_ready:
+        _text(out, "loading model...", (b.x, max(20, b.y - 12)), 0.6, AMBER)
+    if status.show_help:
+        _text(out, HELP, (8, out.shape[0] - 10), 0.45)
+    if status.message:
+        _text(out, status.message, (8, 22), 0.6, AMBER, 2)
+    return out
+
+
+def draw_panel(result: Result, status: Status, height: int) -> np.ndarray:
+    """The side panel (PANEL_W wide): crop mask, model input, top-3 bars, fps, threshold."""
+    panel = np.full((height, PANEL_W, 3), DARK, np.uint8)
+    y = 8
+    mask = result.mask
+    scale = min(200 / mask.shape[1], 140 / mask.shape[0])
+    mh, mw = max(1, int(mask.shape[0] * scale)), max(1, int(mask.shape[1] * scale))
+    panel[y : y + mh, 10 : 10 + mw] = cv2.resize(mask, (mw, mh), interpolation=cv2.INTER_AREA)[:, :, None]
+    y += mh + 18
+    _text(panel, "model input", (10, y), 0.45, GREY)
+    y += 6
+    if result.model_input is not None:
+        big = cv2.resize((result.model_input * 255).astype(np.uint8), (112, 112), interpolation=cv2.INTER_NEAREST)
+        panel[y : y + 112, 10:122] = big[:, :, None]
+    else:
+        cv2.rectangle(panel, (10, y), (121, y + 111), GREY, 1)
+        _text(panel, "no digit", (30, y + 60), 0.45, GREY)
+    y += 112 + 10
+    for digit, p in result.top(3) if result.model_ready else []:
+        cv2.rectangle(panel, (30, y), (30 + int(170 * p), y + 14), GREEN if digit == result.digit else GREY, -1)
+        _text(panel, str(digit), (12, y + 12), 0.45)
+        _text(panel, f"{100 * p:.0f}%", (34, y + 12), 0.4)
+        y += 20
+    y += 8
+    thr = f"thr auto ({result.threshold_level:.2f})" if not result.threshold else f"thr manual {result.threshold}"
+    lines = [f"{status.fps:4.1f} fps", thr, "mode: number" if result.multi else "mode: digit"]
+    if status.ended:
+        lines.append("end of source")
+    if status.sample_counts:
+        lines.append("samples " + " ".join(f"{d}:{n}" for d, n in sorted(status.sample_counts.items()) if n))
+    for line in lines:
+        if y < height - 4:
+            _text(panel, line, (10, y + 12), 0.45)
+        y += 20
+    return panel
+
+
+def compose(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
+    """Camera view and panel side by side: what the window shows."""
+    view = draw_frame(frame, result, status)
+    height = max(view.shape[0], 440)
+    if view.shape[0] < height:
+        view = cv2.copyMakeBorder(view, 0, height - view.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=DARK)
+    return np.hstack([view, draw_panel(result, status, height)])

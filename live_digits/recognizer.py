@@ -1,0 +1,174 @@
+"""The per-frame core: frame in, Result out. The window and headless mode both call it.
+
+Per frame: crop the box, threshold, find the digit(s), normalise, classify (one small
+batch per frame), then combine the last `window` frames' probabilities (a sliding window:
+the display updates on every frame and does not flicker). A digit is shown only when
+the combined confidence passes `min_confidence`; frames with no digit count as zero
+probability, so blank paper, a hand or noise shows nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from live_digits import preprocess
+from live_digits.preprocess import Rect
+
+NO_PROBS = np.zeros(10, np.float32)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes recognition; built once from the command line."""
+
+    box: tuple[int, int] = (200, 200)  # (width, height) of the centred crop
+    threshold: int = 0  # 0 = automatic, 1..255 = fixed gray level (ink = gray < level)
+    window: int = 5  # frames whose probabilities are combined
+    min_confidence: float = 0.7  # combined confidence needed to show a digit
+    multi: bool = False  # read every digit in the box as a number
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit of a multi-digit reading: its box in frame coordinates and class."""
+
+    rect: Rect
+    digit: int | None
+    confidence: float
+
+
+@dataclass
+class Result:
+    """What one frame produced; `to_json` is the headless output line."""
+
+    frame: int
+    digit: int | None  # what the window shows (None: nothing shown)
+    confidence: float  # combined confidence of the shown (or best) class
+    probs: np.ndarray  # (10,) combined probabilities over the window
+    threshold: int  # the setting: 0 = automatic
+    threshold_level: float  # gray level (manual) or contrast fraction (auto) actually used
+    box: Rect  # the crop box in frame coordinates
+    mask: np.ndarray  # uint8 thresholded crop, ink 255
+    model_input: np.ndarray | None  # float32 (28, 28) of the main digit, None if none found
+    model_ready: bool = True
+    multi: bool = False
+    number: str = ""  # multi mode: the number read, left to right ("" = nothing read)
+    readings: list[DigitReading] = field(default_factory=list)
+
+    @property
+    def threshold_mode(self) -> str:
+        return "manual" if self.threshold else "auto"
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        order = np.argsort(self.probs)[::-1][:k]
+        return [(int(i), float(self.probs[i])) for i in order]
+
+    def to_json(self) -> dict:
+        out = {
+            "frame": self.frame,
+            "digit": self.digit,
+            "confidence": round(float(self.confidence), 5),
+            "probs": [round(float(p), 5) for p in self.probs],
+            "threshold": self.threshold,
+            "threshold_mode": self.threshold_mode,
+            "threshold_level": round(float(self.threshold_level), 4),
+        }
+        if self.multi:
+            out["number"] = self.number
+            out["digits"] = [
+                {
+                    "digit": r.digit,
+                    "confidence": round(r.confidence, 5),
+                    "box": [r.rect.x, r.rect.y, r.rect.w, r.rect.h],
+                }
+                for r in self.readings
+            ]
+        return out
+
+
+class Recognizer:
+    """Turns frames into Results, remembering the last `window` frames' predictions.
+
+    `model` may be None while it is still loading; frames are then thresholded and shown
+    but not classified.
+    """
+
+    def __init__(self, model=None, settings: Settings = Settings()):
+        self.model = model
+        self.settings = settings
+        self.multi = settings.multi
+        self.frames = 0
+        self._history: collections.deque = collections.deque(maxlen=settings.window)
+
+    def reset(self) -> None:
+        self._history.clear()
+
+    def set_multi(self, multi: bool) -> None:
+        if multi != self.multi:
+            self.multi = multi
+            self.reset()
+
+    def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
+        threshold = self.settings.threshold if threshold is None else int(threshold)
+        box = preprocess.centred_box(frame.shape, self.settings.box)
+        gray = preprocess.to_gray(frame[box.slices()])
+        mask, level = preprocess.threshold_ink(gray, threshold)
+        digits = preprocess.find_digits(mask, multi=self.multi)
+        result = Result(
+            frame=self.frames,
+            digit=None,
+            confidence=0.0,
+            probs=NO_PROBS,
+            threshold=threshold,
+            threshold_level=level,
+            box=box,
+            mask=mask,
+            model_input=digits[0].image if digits and not self.multi else None,
+            model_ready=self.model is not None,
+            multi=self.multi,
+        )
+        self.frames += 1
+        if self.model is None:
+            return result
+        batch = np.stack([d.image for d in digits]) if digits else np.zeros((0, 28, 28), np.float32)
+        probs = self.model.predict(batch)
+        if self.multi:
+            self._combine_multi(result, digits, probs, box)
+        else:
+            self._combine_single(result, probs)
+        return result
+
+    def _combine_single(self, result: Result, probs: np.ndarray) -> None:
+        self._history.append(probs[0] if len(probs) else NO_PROBS)
+        combined = np.mean(self._history, axis=0)
+        best = int(np.argmax(combined))
+        result.probs = combined
+        result.confidence = float(combined[best])
+        if result.confidence >= self.settings.min_confidence:
+            result.digit = best
+
+    def _combine_multi(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
+        """Average each digit position over recent frames that saw the same count of digits."""
+        self._history.append(probs)
+        same = [p for p in self._history if len(p) == len(probs)]
+        if not len(probs) or len(same) * 2 <= self._history.maxlen:
+            result.model_input = digits[0].image if digits else None
+            return
+        combined = np.mean(same, axis=0) * (len(same) / len(self._history))
+        best = np.argmax(combined, axis=1)
+        confs = combined[np.arange(len(best)), best]
+        shown = confs >= self.settings.min_confidence
+        result.readings = [
+            DigitReading(Rect(box.x + d.rect.x, box.y + d.rect.y, d.rect.w, d.rect.h), int(b) if s else None, float(c))
+            for d, b, c, s in zip(digits, best, confs, shown, strict=True)
+        ]
+        result.model_input = digits[0].image
+        result.probs = combined[0]
+        result.confidence = float(confs.min())
+        if shown.all():
+            result.number = "".join(str(int(b)) for b in best)
+            if len(best) == 1:
+                result.digit = int(best[0])

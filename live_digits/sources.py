@@ -1,0 +1,171 @@
+"""Frame sources: a camera index, a video file, a folder of images, or the built-in demo.
+
+Every source is a context manager with `read() -> BGR uint8 frame or None at the end`,
+so the camera is released however the loop ends (q, an error, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from live_digits.errors import UserError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+DEMO_DIGITS = Path(__file__).resolve().parent / "data" / "demo_digits.npz"
+
+
+def to_bgr8(frame: np.ndarray) -> np.ndarray:
+    """Any image a source can give (gray/BGRA; 8/16-bit or float) -> BGR uint8 for display."""
+    from live_digits.preprocess import to_gray
+
+    if frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 4 and frame.dtype == np.uint8:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.ndim == 3 and frame.shape[2] in (3, 4):  # 16-bit or float colour: scale per channel
+        return np.dstack([to_gray(frame[:, :, c]) for c in range(3)])
+    return cv2.cvtColor(to_gray(frame), cv2.COLOR_GRAY2BGR)
+
+
+class Source:
+    """Base: `read()` frames until None; `live` sources (camera, demo) never end by themselves."""
+
+    name = "source"
+    live = False
+    fps = 30.0
+
+    def read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class CaptureSource(Source):
+    """cv2.VideoCapture over a camera index or a video file."""
+
+    def __init__(self, capture: cv2.VideoCapture, name: str, live: bool):
+        self.capture, self.name, self.live = capture, name, live
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        self._first: np.ndarray | None = None
+
+    def prime(self) -> None:
+        """Read the first frame now, so an unreadable source fails before any window opens."""
+        ok, frame = self.capture.read()
+        if not ok or frame is None:
+            self.release()
+            if self.live:
+                raise UserError(f"camera {self.name} opened but gives no frames", "close other apps using it")
+            raise UserError(f"cannot read video frames from {self.name}", "check the file plays; try another format")
+        self._first = frame
+
+    def read(self) -> np.ndarray | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return to_bgr8(frame)
+        ok, frame = self.capture.read()
+        return to_bgr8(frame) if ok and frame is not None else None
+
+    def rewind(self) -> bool:
+        return (not self.live) and bool(self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0))
+
+    def release(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class ImagesSource(Source):
+    """Still images (a folder's, in name order); unreadable files are skipped with a warning."""
+
+    def __init__(self, paths: list[Path], name: str):
+        self.name, self.paths, self._next, self._seen = name, paths, 0, False
+        if not paths:
+            raise UserError(
+                f"no images in folder {name}", f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))}"
+            )
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> ImagesSource:
+        try:
+            paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        except OSError as exc:
+            raise UserError(f"cannot list folder {folder} ({exc.strerror})", "check its permissions") from exc
+        return cls(paths, str(folder))
+
+    def read(self) -> np.ndarray | None:
+        while self._next < len(self.paths):
+            path = self.paths[self._next]
+            self._next += 1
+            frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if frame is not None:
+                self._seen = True
+                return to_bgr8(frame)
+            log.warning("skipping unreadable image %s", path)
+        if not self._seen:
+            raise UserError(f"none of the images in {self.name} can be read", "check the files are PNG/JPEG images")
+        return None
+
+    def rewind(self) -> bool:
+        self._next = 0
+        return True
+
+
+class DemoSource(Source):
+    """Rendered webcam frames of real handwritten digits shipped with the package."""
+
+    name = "demo"
+    live = True
+
+    def __init__(self, box: tuple[int, int] = (200, 200), seed: int = 0):
+        from live_digits import synth
+
+        with np.load(DEMO_DIGITS) as data:
+            images, labels = data["images"], data["labels"]
+        order = np.argsort(labels, kind="stable")
+        self.labels = labels[order]
+        self._frames = synth.demo_frames(list(images[order]), np.random.default_rng(seed), box=box)
+
+    def read(self) -> np.ndarray | None:
+        return next(self._frames)
+
+
+def open_source(spec: str, box: tuple[int, int] = (200, 200)) -> Source:
+    """`spec` is a camera index ("0"), a video file, an image folder or "demo"."""
+    if spec == "demo":
+        return DemoSource(box)
+    if spec.isdigit():
+        capture = cv2.VideoCapture(int(spec))
+        if not capture.isOpened():
+            capture.release()
+            raise UserError(f"no camera at index {spec}", "plug one in, try --source 1, or run --source demo")
+        source = CaptureSource(capture, f"camera {spec}", live=True)
+        source.prime()
+        return source
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"source not found: {spec}", "give a camera index, a video file, an image folder or 'demo'")
+    if path.is_dir():
+        return ImagesSource.from_folder(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImagesSource([path], str(path))
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise UserError(f"cannot open video file {spec}", "check the file plays; try another format")
+    source = CaptureSource(capture, str(path), live=False)
+    source.prime()
+    return source
