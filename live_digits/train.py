@@ -1,0 +1,209 @@
+"""Model definitions, camera-style augmentation, training and export.
+
+Training images take the live path: MNIST digit -> (augmented) binary mask at crop
+resolution -> `preprocess` normalisation -> model. Augmentation models what a camera
+and a pen do to a digit *before* thresholding (shape: rotation, shear, aspect, elastic
+wobble; pen: stroke thickness; camera and threshold: blur, ragged edges, holes, specks),
+so the model learns the live crops' distribution, not only MNIST's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from live_digits import datasets, preprocess
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = ("dense", "cnn")
+
+
+def build_model(kind: str):
+    """The two shipped architectures; inputs float32 (N, 28, 28) in [0, 1], softmax out."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), name="digit")
+    if kind == "dense":  # the classic Flatten-128-128-10
+        x = layers.Flatten()(inputs)
+        x = layers.Dense(128, activation="relu")(x)
+        x = layers.Dropout(0.1)(x)
+        x = layers.Dense(128, activation="relu")(x)
+    elif kind == "cnn":  # LeNet-like: small enough for ~0.1 ms per digit on one CPU core
+        x = layers.Reshape((preprocess.INPUT_SIZE, preprocess.INPUT_SIZE, 1))(inputs)
+        x = layers.Conv2D(32, 5, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Conv2D(64, 5, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Flatten()(x)
+        x = layers.Dropout(0.4)(x)
+        x = layers.Dense(128, activation="relu")(x)
+        x = layers.Dropout(0.4)(x)
+    else:
+        raise ValueError(f"unknown architecture {kind!r}; choose from {ARCHITECTURES}")
+    outputs = layers.Dense(10, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=f"live_digits_{kind}")
+
+
+# ----------------------------------------------------------------------------- augmentation
+
+
+def _elastic_maps(rng: np.random.Generator, size: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth random displacement fields (pixels), as in Simard et al.'s elastic distortion."""
+    coarse = rng.uniform(-1, 1, (2, 5, 5)).astype(np.float32)
+    dx, dy = (cv2.resize(c, (size, size), interpolation=cv2.INTER_CUBIC) * alpha for c in coarse)
+    grid = np.arange(size, dtype=np.float32)
+    return grid[None, :] + dx, grid[:, None] + dy
+
+
+def augment_mask(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One raw MNIST digit (uint8 28x28) -> a randomly distorted binary mask at crop scale."""
+    up = datasets.UPSCALE
+    size = image.shape[0] * up
+    big = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    pad = up * 6
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    n = big.shape[0]
+    c = n / 2
+    angle = rng.normal(0, 7)
+    shear = rng.normal(0, 0.15)
+    aspect = np.exp(rng.normal(0, 0.12))
+    a = cv2.getRotationMatrix2D((c, c), angle, 1.0)
+    s = np.array([[aspect, shear, 0], [0, 1 / aspect, 0]], np.float64)
+    m = a[:, :2] @ s[:, :2]
+    offset = np.array([c, c]) - m @ np.array([c, c])
+    warp = np.hstack([m, offset[:, None]])
+    big = cv2.warpAffine(big, warp, (n, n), flags=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        mx, my = _elastic_maps(rng, n, alpha=rng.uniform(2, 6))
+        big = cv2.remap(big, mx, my, cv2.INTER_LINEAR)
+    if rng.random() < 0.3:  # camera blur before the threshold: rounder, thicker or thinner
+        big = cv2.GaussianBlur(big, (0, 0), rng.uniform(1, 3))
+    if rng.random() < 0.25:  # sensor noise before the threshold: ragged edges
+        big = np.clip(big + rng.normal(0, 25, big.shape), 0, 255).astype(np.uint8)
+    level = rng.uniform(0.2, 0.75)  # threshold choice changes the stroke width
+    mask = (big > level * 255).astype(np.uint8) * 255
+    r = rng.random()
+    if r < 0.2:  # thick marker
+        k = int(rng.integers(2, 6)) * 2 + 1
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    elif r < 0.35:  # fine pen
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if rng.random() < 0.2 and r >= 0.35:  # threshold artefacts: holes in strokes, specks around
+        holes = rng.random(mask.shape) < rng.uniform(0.01, 0.04)
+        mask[holes] = 0
+        specks = rng.random(mask.shape) < 0.0005
+        mask[specks] = 255
+    return mask
+
+
+def augmented_inputs(x: np.ndarray, copies: int, seed: int) -> np.ndarray:
+    """`copies` augmented model inputs per image: float32 (copies * N, 28, 28)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((copies * len(x), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    for k in range(copies):
+        for i, img in enumerate(x):
+            out[k * len(x) + i] = datasets.mask_to_input(augment_mask(img, rng))
+    return out
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train(
+    kind: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    epochs: int,
+    copies: int,
+    seed: int = 0,
+    batch_size: int = 128,
+    verbose: int = 2,
+):
+    """Train one architecture on raw MNIST-style images; returns (model, history dict).
+
+    The checkpoint kept is the one with the best validation accuracy (validation images
+    come from the training set; the test set is never looked at here).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    t0 = time.time()
+    clean = datasets.mnist_to_inputs(x_train)
+    aug = augmented_inputs(x_train, copies, seed)
+    xs = np.concatenate([clean, aug])
+    ys = np.concatenate([y_train] * (copies + 1)).astype(np.int64)
+    xv = datasets.mnist_to_inputs(x_val)
+    log.info("prepared %d training inputs in %.0f s", len(xs), time.time() - t0)
+    model = build_model(kind)
+    steps = epochs * int(np.ceil(len(xs) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    best = _BestWeights()
+    history = model.fit(
+        xs,
+        ys,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(xv, y_val.astype(np.int64)),
+        callbacks=[best],
+        verbose=verbose,
+    )
+    model.set_weights(best.weights)
+    return model, {"val_accuracy": best.best, "best_epoch": best.epoch, "history": history.history}
+
+
+class _BestWeights:
+    """Keep the weights of the epoch with the best validation accuracy (in memory)."""
+
+    def __new__(cls):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.best, self.epoch, self.weights = -1.0, -1, None
+
+            def on_epoch_end(self, epoch, logs=None):
+                acc = (logs or {}).get("val_accuracy", -1.0)
+                if acc > self.best:
+                    self.best, self.epoch, self.weights = float(acc), epoch + 1, self.model.get_weights()
+
+        return Callback()
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export_tflite(model, path: Path) -> None:
+    """Write the fast-path model: a TFLite flatbuffer with a dynamic batch dimension."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    path.write_bytes(converter.convert())
+
+
+def save_model(model, out_dir: Path, name: str, metadata: dict) -> Path:
+    """Write NAME.keras (source of truth), NAME.tflite (fast path) and NAME.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{name}.keras")
+    export_tflite(model, out_dir / f"{name}.tflite")
+    meta_path = out_dir / f"{name}.json"
+    meta_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    return meta_path
