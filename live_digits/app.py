@@ -106,7 +106,7 @@ class _ModelLoader:
 def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] | None, options: RunOptions) -> int:
     """The interactive loop. Returns the exit code."""
     loader = _ModelLoader(load_model)
-    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
     cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
     status = overlay.Status(sample_counts=count_samples(options.samples_dir))
     frame_period = 0.0 if source.live else 1.0 / source.fps

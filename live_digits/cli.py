@@ -116,9 +116,13 @@ def check_writable_dir(path: Path, what: str, option: str) -> None:
 
 
 @contextlib.contextmanager
-def _open_output(spec: str | None):
-    if spec is None or spec == "-":
+def _open_output(spec: str | None, default_stdout: bool):
+    """The JSON-lines sink: the --output file, stdout, or None (a window without --output)."""
+    if spec == "-" or (spec is None and default_stdout):
         yield sys.stdout
+        return
+    if spec is None:
+        yield None
         return
     try:
         f = open(spec, "w", encoding="utf-8")
@@ -126,6 +130,16 @@ def _open_output(spec: str | None):
         raise UserError(f"cannot write output file {spec} ({exc.strerror})", "choose another --output path") from exc
     with f:
         yield f
+
+
+def _use_system_fonts(env) -> None:
+    """opencv-python points its bundled Qt at a font folder it does not ship; use the system's."""
+    if Path(env.get("QT_QPA_FONTDIR", "/nonexistent")).is_dir():
+        return
+    for folder in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/share/fonts"):
+        if Path(folder).is_dir():
+            env["QT_QPA_FONTDIR"] = folder
+            return
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +160,8 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="live-digits: %(message)s")
     import cv2
 
+    _use_system_fonts(os.environ)
+
     from live_digits import app, model, sources
     from live_digits.recognizer import Recognizer, Settings
 
@@ -163,7 +179,7 @@ def _main(argv: list[str] | None) -> int:
     if not args.no_gui:
         check_writable_dir(args.save_dir, "save folder", "--save-dir")
     with (
-        _open_output(args.output if (args.output or args.no_gui) else None) as out,
+        _open_output(args.output, default_stdout=args.no_gui) as out,
         sources.open_source(args.source, box) as source,
     ):
         log.info("source %s open after %.2f s", source.name, time.perf_counter() - T0)

@@ -8,8 +8,10 @@ when no .tflite exists, through a compiled TensorFlow function).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +105,23 @@ def _check_outputs(model: Model, path: Path) -> None:
         raise UserError(f"model {path.stem} gives invalid outputs {probs.shape}", "retrain or restore the model files")
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence native libraries' chatter on file descriptor 2 for the duration."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _litert_predictor(path: Path):
     if not path.exists():
         raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
@@ -111,7 +130,9 @@ def _litert_predictor(path: Path):
     except ImportError:  # platforms without LiteRT wheels: TensorFlow's own interpreter
         from tensorflow.lite.python.interpreter import Interpreter
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=1)
+        with _quiet_stderr():  # the runtime prints an INFO line about its CPU delegate
+            interpreter = Interpreter(model_path=str(path), num_threads=1)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise UserError(
             f"model file {path} is corrupt ({str(exc).splitlines()[0][:80]})", "retrain or restore it"

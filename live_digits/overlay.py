@@ -31,8 +31,12 @@ class Status:
     ended: bool = False  # a file source has no more frames; the last one stays
 
 
-def _text(img, text, org, scale=0.5, color=WHITE, thickness=1) -> None:
-    cv2.putText(img, text, org, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+def _text(img, text, org, scale=0.5, color=WHITE, thickness=1, backdrop=False) -> None:
+    """Anti-aliased text; on the camera view a dark box behind it keeps it readable."""
+    if backdrop:
+        (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
+        x, y = org
+        cv2.rectangle(img, (x - 3, y - h - 4), (x + w + 3, y + base + 2), (0, 0, 0), -1)
     cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
 
 
@@ -45,16 +49,16 @@ def draw_frame(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
     for r in result.readings:
         cv2.rectangle(out, (r.rect.x, r.rect.y), (r.rect.x + r.rect.w, r.rect.y + r.rect.h), AMBER, 1)
         if r.digit is not None:
-            _text(out, str(r.digit), (r.rect.x, max(12, r.rect.y - 4)), 0.6, AMBER, 2)
+            _text(out, str(r.digit), (r.rect.x, max(16, r.rect.y - 6)), 0.6, AMBER, 2, backdrop=True)
     if shown:
-        _text(out, shown, (b.x, max(30, b.y - 12)), 1.4, GREEN, 3)
-        _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 60, max(20, b.y - 12)), 0.6, GREEN, 1)
+        _text(out, shown, (b.x + 4, max(40, b.y - 14)), 1.4, GREEN, 3, backdrop=True)
+        _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 52, max(20, b.y - 14)), 0.6, GREEN, 1, True)
     elif not result.model_ready:
-        _text(out, "loading model...", (b.x, max(20, b.y - 12)), 0.6, AMBER)
+        _text(out, "loading model...", (b.x + 4, max(20, b.y - 14)), 0.6, AMBER, 1, backdrop=True)
     if status.show_help:
-        _text(out, HELP, (8, out.shape[0] - 10), 0.45)
+        _text(out, HELP, (8, out.shape[0] - 10), 0.45, backdrop=True)
     if status.message:
-        _text(out, status.message, (8, 22), 0.6, AMBER, 2)
+        _text(out, status.message, (8, 24), 0.6, AMBER, 2, backdrop=True)
     return out
 
 
@@ -76,7 +80,7 @@ def draw_panel(result: Result, status: Status, height: int) -> np.ndarray:
         cv2.rectangle(panel, (10, y), (121, y + 111), GREY, 1)
         _text(panel, "no digit", (30, y + 60), 0.45, GREY)
     y += 112 + 10
-    for digit, p in result.top(3) if result.model_ready else []:
+    for digit, p in result.top(3) if result.probs.any() else []:
         cv2.rectangle(panel, (30, y), (30 + int(170 * p), y + 14), GREEN if digit == result.digit else GREY, -1)
         _text(panel, str(digit), (12, y + 12), 0.45)
         _text(panel, f"{100 * p:.0f}%", (34, y + 12), 0.4)
@@ -86,8 +90,10 @@ def draw_panel(result: Result, status: Status, height: int) -> np.ndarray:
     lines = [f"{status.fps:4.1f} fps", thr, "mode: number" if result.multi else "mode: digit"]
     if status.ended:
         lines.append("end of source")
-    if status.sample_counts:
-        lines.append("samples " + " ".join(f"{d}:{n}" for d, n in sorted(status.sample_counts.items()) if n))
+    counts = [f"{d}:{n}" for d, n in sorted((status.sample_counts or {}).items()) if n]
+    if counts:
+        lines.append("samples saved")
+        lines += [" ".join(counts[i : i + 5]) for i in range(0, len(counts), 5)]
     for line in lines:
         if y < height - 4:
             _text(panel, line, (10, y + 12), 0.45)

@@ -107,14 +107,17 @@ class ImagesSource(Source):
         return cls(paths, str(folder))
 
     def read(self) -> np.ndarray | None:
+        skipped = []
         while self._next < len(self.paths):
             path = self.paths[self._next]
             self._next += 1
             frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             if frame is not None:
                 self._seen = True
+                for bad in skipped:  # worth a warning only when other images do work
+                    log.warning("skipping unreadable image %s", bad)
                 return to_bgr8(frame)
-            log.warning("skipping unreadable image %s", path)
+            skipped.append(path)
         if not self._seen:
             raise UserError(f"none of the images in {self.name} can be read", "check the files are PNG/JPEG images")
         return None
@@ -135,7 +138,8 @@ class DemoSource(Source):
 
         with np.load(DEMO_DIGITS) as data:
             images, labels = data["images"], data["labels"]
-        order = np.argsort(labels, kind="stable")
+        rank = np.array([np.sum(labels[:i] == lab) for i, lab in enumerate(labels)])
+        order = np.lexsort((labels, rank))  # 0..9, then 0..9 again with the next writer's digits
         self.labels = labels[order]
         self._frames = synth.demo_frames(list(images[order]), np.random.default_rng(seed), box=box)
 

@@ -182,7 +182,7 @@ class _BestWeights:
 
             def on_epoch_end(self, epoch, logs=None):
                 acc = (logs or {}).get("val_accuracy", -1.0)
-                if acc > self.best:
+                if acc >= self.best:  # ties: the later, lower-learning-rate epoch
                     self.best, self.epoch, self.weights = float(acc), epoch + 1, self.model.get_weights()
 
         return Callback()
