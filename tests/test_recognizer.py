@@ -1,0 +1,55 @@
+"""The per-frame core on real rendered webcam frames with the real shipped model."""
+
+import numpy as np
+import pytest
+
+from live_digits import synth
+from live_digits.recognizer import Recognizer, Settings
+
+
+def read_clip(recognizer, frames):
+    return [recognizer.process(f) for f in frames]
+
+
+def test_core_reads_rendered_webcam_frames(cnn, mnist_sample):
+    rng = np.random.default_rng(11)
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    right = 0
+    for i in range(40):
+        frames = synth.render_frames([x[i]], synth.random_conditions(rng), 6, rng)
+        right += read_clip(Recognizer(cnn, Settings()), frames)[-1].digit == y[i]
+    assert right >= 36, f"{right}/40 clips read right"
+
+
+def test_blank_paper_shows_nothing(cnn):
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        frames = synth.render_frames([], synth.random_conditions(rng), 6, rng)
+        assert all(r.digit is None for r in read_clip(Recognizer(cnn, Settings()), frames))
+
+
+def test_prediction_updates_every_frame_from_a_sliding_window(cnn, mnist_sample):
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    a, b = (int(np.flatnonzero(y == d)[0]) for d in (3, 8))
+    rng = np.random.default_rng(13)
+    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False)
+    frames = synth.render_frames([x[a]], cond, 6, rng) + synth.render_frames([x[b]], cond, 6, rng)
+    results = read_clip(Recognizer(cnn, Settings(window=5)), frames)
+    assert results[0].digit == 3  # shown from the first frame, not after a batch of five
+    assert results[5].digit == 3 and results[-1].digit == 8
+    assert [r.frame for r in results] == list(range(12))
+
+
+def test_result_json_is_the_headless_contract(cnn, mnist_sample):
+    rng = np.random.default_rng(14)
+    frames = synth.render_frames([mnist_sample["x_test"][0]], synth.random_conditions(rng), 3, rng)
+    row = read_clip(Recognizer(cnn, Settings(threshold=90)), frames)[-1].to_json()
+    assert set(row) >= {"frame", "digit", "confidence", "probs", "threshold"}
+    assert row["threshold"] == 90 and len(row["probs"]) == 10 and abs(sum(row["probs"]) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("shape", [(480, 640, 3), (240, 320, 3), (720, 1280, 3), (150, 150, 3)])
+def test_any_frame_size(cnn, shape):
+    frame = np.full(shape, 200, np.uint8)
+    result = Recognizer(cnn, Settings()).process(frame)
+    assert result.digit is None and result.mask.shape == (min(200, shape[0]), min(200, shape[1]))

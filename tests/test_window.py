@@ -1,0 +1,133 @@
+"""The real window under Xvfb: it opens, shows a recognised digit, has a working trackbar,
+and q saves the crop and quits with exit code 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+from conftest import ROOT
+
+
+def xdotool(display: str, *args: str) -> str:
+    env = {**os.environ, "DISPLAY": display}
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True, env=env, timeout=10).stdout.strip()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines[:-1] if line]  # the last line may be half-written
+
+
+def launch(display: str, *args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "live_digits", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def find_window(display: str) -> str:
+    ids = wait_for(lambda: xdotool(display, "search", "--name", "^live-digits$"), 30, "the live-digits window")
+    return ids.splitlines()[-1]
+
+
+def geometry(display: str, window: str) -> dict[str, int]:
+    out = xdotool(display, "getwindowgeometry", "--shell", window)
+    return {k: int(v) for k, v in (line.split("=") for line in out.splitlines()) if v.lstrip("-").isdigit()}
+
+
+def stop_with_key(display: str, window: str, proc: subprocess.Popen, key: str) -> tuple[str, str]:
+    xdotool(display, "key", "--window", window, key)
+    return proc.communicate(timeout=30)
+
+
+def test_window_shows_the_digit_and_q_saves_the_crop(xvfb, clip, tmp_path):
+    path, info = clip
+    log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
+    proc = launch(xvfb, "--source", str(path), "--save-dir", str(saves), "--output", str(log), cwd=tmp_path)
+    try:
+        window = find_window(xvfb)
+        wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
+        geo = geometry(xvfb, window)
+        assert geo["HEIGHT"] > 480, geo  # frame (480) + the trackbar's row
+        shot = tmp_path / "screen.png"
+        env = {**os.environ, "DISPLAY": xvfb}
+        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True, timeout=20)
+        img = cv2.imread(str(shot))[geo["Y"] : geo["Y"] + geo["HEIGHT"], geo["X"] : geo["X"] + geo["WIDTH"]]
+        assert img[:480, :640].std() > 5  # the camera frame is on screen, not a blank window
+        out, err = stop_with_key(xvfb, window, proc, "q")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    crop, model_input = saves / "live-digits-0001-crop.png", saves / "live-digits-0001-input.png"
+    assert f"saved {crop}" in out and f"saved {model_input}" in out
+    assert cv2.imread(str(crop), cv2.IMREAD_UNCHANGED).shape == (200, 200)
+    assert cv2.imread(str(model_input), cv2.IMREAD_UNCHANGED).shape == (28, 28)
+
+
+def test_trackbar_sets_the_threshold_and_escape_quits_without_saving(xvfb, clip, tmp_path):
+    log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
+    proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), "--output", str(log), cwd=tmp_path)
+    try:
+        window = find_window(xvfb)
+        wait_for(lambda: len(read_log(log)) > 3, 30, "frames")
+        assert all(r["threshold"] == 0 and r["threshold_mode"] == "auto" for r in read_log(log))
+        geo = geometry(xvfb, window)
+
+        def click_trackbar():  # its groove is in the bottom row of the window
+            for dy in range(6, 24, 3):
+                x, y = str(geo["WIDTH"] * 3 // 4), str(geo["HEIGHT"] - dy)
+                xdotool(xvfb, "mousemove", "--window", window, x, y, "click", "1")
+                time.sleep(0.3)
+                if any(r["threshold"] > 0 for r in read_log(log)):
+                    return True
+            return False
+
+        wait_for(click_trackbar, 15, "the trackbar to set a threshold")
+        assert read_log(log)[-1]["threshold_mode"] == "manual"
+        out, err = stop_with_key(xvfb, window, proc, "Escape")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "saved" not in out and not any(saves.iterdir())
+
+
+def test_a_second_save_never_overwrites_the_first(xvfb, clip, tmp_path):
+    saves = tmp_path / "saves"
+    saves.mkdir()
+    (saves / "live-digits-0001-crop.png").write_bytes(b"earlier save")
+    proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), cwd=ROOT)
+    try:
+        window = find_window(xvfb)
+        time.sleep(1.0)
+        out, err = stop_with_key(xvfb, window, proc, "q")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert (saves / "live-digits-0001-crop.png").read_bytes() == b"earlier save"
+    assert (saves / "live-digits-0002-crop.png").exists() and "live-digits-0002-crop.png" in out
