@@ -109,7 +109,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
     cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
     status = overlay.Status(sample_counts=count_samples(options.samples_dir))
-    frame_period = 0.0 if source.live else 1.0 / source.fps
+    frame_period = 0.0 if source.self_paced else 1.0 / source.fps
     last, message_until, fps_t, n = None, 0.0, time.perf_counter(), 0
     try:
         while options.max_frames is None or n < options.max_frames:

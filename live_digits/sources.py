@@ -34,10 +34,15 @@ def to_bgr8(frame: np.ndarray) -> np.ndarray:
 
 
 class Source:
-    """Base: `read()` frames until None; `live` sources (camera, demo) never end by themselves."""
+    """Base: `read()` frames until None; `live` sources (camera, demo) never end by themselves.
+
+    `self_paced` sources (a camera) block in `read()` until the next frame exists; the
+    window paces the others (files, folders, the demo) to `fps` itself.
+    """
 
     name = "source"
     live = False
+    self_paced = False
     fps = 30.0
 
     def read(self) -> np.ndarray | None:
@@ -57,7 +62,7 @@ class CaptureSource(Source):
     """cv2.VideoCapture over a camera index or a video file."""
 
     def __init__(self, capture: cv2.VideoCapture, name: str, live: bool):
-        self.capture, self.name, self.live = capture, name, live
+        self.capture, self.name, self.live, self.self_paced = capture, name, live, live
         fps = capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self._first: np.ndarray | None = None
