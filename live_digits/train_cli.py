@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
     p.add_argument("--val-per-class", type=int, default=50, help="training images per digit held out for validation")
     p.add_argument("--seed", type=int, default=0)
+    tune = p.add_argument_group("fine-tuning on your own handwriting")
+    tune.add_argument(
+        "--samples", type=Path, help="fine-tune on the samples the window saved (keys 0-9) in this folder"
+    )
+    tune.add_argument("--base", default="cnn", help="model to start from: cnn (default), dense or a path")
+    tune.add_argument("--name", default="finetuned", help="name of the fine-tuned model files (default: finetuned)")
+    tune.add_argument("--holdout", type=float, default=0.25, help="share of each digit's samples held out (0.25)")
     return p
 
 
@@ -52,6 +59,8 @@ def train_main(argv: list[str] | None = None) -> int:
 def _train(args, argv: list[str]) -> int:
     from live_digits import evaluate, train
 
+    if args.samples is not None:
+        return _fine_tune(args, argv)
     data = datasets.load_mnist(args.mnist)
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "point --mnist at data with x_train/y_train")
@@ -88,6 +97,58 @@ def _train(args, argv: list[str]) -> int:
             log.info("%s: MNIST test accuracy %.2f%%", kind, 100 * acc)
         path = train.save_model(model, args.out, kind, meta)
         log.info("%s: wrote %s (validation accuracy %.2f%%)", kind, path, 100 * info["val_accuracy"])
+    return 0
+
+
+def _fine_tune(args, argv: list[str]) -> int:
+    """Fine-tune --base on --samples mixed with MNIST; report held-out accuracy before/after."""
+    from live_digits import evaluate, finetune, model, train
+
+    samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
+    base = model.load(args.base)
+    keras_path = model.resolve(args.base).with_suffix(".keras")
+    fit, held = finetune.split_samples(samples, args.holdout, args.seed)
+    data = datasets.load_mnist(args.mnist)
+    if "x_train" not in data:
+        raise UserError(f"{args.mnist} has no training images to mix in", "point --mnist at data with x_train")
+    before = finetune.accuracy_on(base.predict, held)
+    log.info(
+        "%d samples (%d held out); held-out accuracy of %s before: %.1f%%",
+        len(samples.labels),
+        len(held.labels),
+        args.base,
+        100 * before,
+    )
+    t0 = time.time()
+    tuned = finetune.fine_tune(
+        keras_path, fit, data["x_train"], data["y_train"], epochs=args.epochs or 6, seed=args.seed, verbose=1
+    )
+    after = finetune.accuracy_on(lambda x: tuned.predict(x, verbose=0), held)
+    meta = dict(base.metadata)
+    meta.update(
+        name=args.name,
+        files={"keras": f"{args.name}.keras", "tflite": f"{args.name}.tflite"},
+        fine_tuning={
+            "base": str(args.base),
+            "samples": int(len(samples.labels)),
+            "held_out": int(len(held.labels)),
+            "held_out_accuracy_before": round(before, 4),
+            "held_out_accuracy_after": round(after, 4),
+            "mnist_mixed_from": str(args.mnist),
+            "seconds": round(time.time() - t0),
+            "command": "live-digits-train " + shlex.join(argv),
+        },
+    )
+    if "x_test" in data:
+        inputs = datasets.mnist_to_inputs(data["x_test"])
+        acc_before = evaluate.accuracy(base.predict(inputs), data["y_test"])
+        acc_after = evaluate.accuracy(tuned.predict(inputs, verbose=0), data["y_test"])
+        meta["fine_tuning"]["mnist_test_accuracy_before"] = round(acc_before, 5)
+        meta["mnist_test"] = {"accuracy": round(acc_after, 5), "images": int(len(data["y_test"]))}
+        log.info("MNIST test accuracy: %.2f%% before, %.2f%% after", 100 * acc_before, 100 * acc_after)
+    path = train.save_model(tuned, args.out, args.name, meta)
+    log.info("held-out accuracy on your samples: %.1f%% before, %.1f%% after", 100 * before, 100 * after)
+    log.info("wrote %s; use it with: live-digits --model %s", path, path)
     return 0
 
 

@@ -1,0 +1,85 @@
+"""Fine-tuning on personal samples: a new handwriting style is learnt, MNIST is not forgotten."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import DATA, ROOT
+
+from live_digits import datasets, evaluate, model
+
+
+def script_digit(d: int, rng: np.random.Generator) -> np.ndarray:
+    """A digit in OpenCV's Hershey script font, randomly slanted: a style unlike MNIST's."""
+    canvas = np.zeros((112, 112), np.uint8)
+    thickness = int(rng.integers(4, 9))
+    (w, h), _ = cv2.getTextSize(str(d), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3.0, thickness)
+    org = ((112 - w) // 2, (112 + h) // 2)
+    cv2.putText(canvas, str(d), org, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3.0, 255, thickness, cv2.LINE_AA)
+    m = cv2.getRotationMatrix2D((56, 56), rng.normal(0, 6), 1.0)
+    m[0, 1] += rng.normal(0, 0.12)
+    return datasets.mask_to_input((cv2.warpAffine(canvas, m, (112, 112)) > 127).astype(np.uint8) * 255)
+
+
+def style_set(per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10), per_digit)
+    return np.stack([script_digit(int(d), rng) for d in labels]), labels
+
+
+def write_samples(folder, images, labels):
+    """Lay samples out exactly as the window's digit keys do."""
+    for i, (img, d) in enumerate(zip(images, labels, strict=True)):
+        (folder / str(d)).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / str(d) / f"sample-{i:04d}-input.png"), (img * 255 + 0.5).astype(np.uint8))
+
+
+def train_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
+
+
+def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist_sample):
+    images, labels = style_set(24, seed=1)
+    write_samples(tmp_path / "samples", images, labels)
+    proc = train_cli(
+        "--samples", str(tmp_path / "samples"), "--mnist", str(DATA / "mnist_sample.npz"),
+        "--out", str(tmp_path), "--name", "mine", "--epochs", "4",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "mine.json").read_text())
+    assert meta["fine_tuning"]["held_out_accuracy_after"] >= meta["fine_tuning"]["held_out_accuracy_before"]
+
+    fresh_x, fresh_y = style_set(20, seed=2)  # new samples of the style, never seen by either model
+    base, tuned = model.load("cnn"), model.load(tmp_path / "mine.json")
+    style_before = evaluate.accuracy(base.predict(fresh_x), fresh_y)
+    style_after = evaluate.accuracy(tuned.predict(fresh_x), fresh_y)
+    assert style_before < 0.95, "the style must be one the base model partly gets wrong"
+    assert style_after >= style_before + 0.04 and style_after >= 0.97
+
+    mnist = datasets.mnist_to_inputs(mnist_sample["x_test"])
+    mnist_before = evaluate.accuracy(base.predict(mnist), mnist_sample["y_test"])
+    mnist_after = evaluate.accuracy(tuned.predict(mnist), mnist_sample["y_test"])
+    assert mnist_after >= mnist_before - 0.003
+
+
+def test_too_few_samples_are_refused(tmp_path):
+    images, labels = style_set(1, seed=3)
+    write_samples(tmp_path, images, labels)
+    proc = train_cli("--samples", str(tmp_path), "--mnist", str(DATA / "mnist_sample.npz"))
+    assert proc.returncode != 0 and "too few samples" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("stray", ["loose.png", "x/sample.png", "3/notes.txt"])
+def test_unlabelled_files_are_refused(tmp_path, stray):
+    images, labels = style_set(3, seed=4)
+    write_samples(tmp_path, images, labels)
+    (tmp_path / stray).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / stray).write_bytes(b"x")
+    proc = train_cli("--samples", str(tmp_path), "--mnist", str(DATA / "mnist_sample.npz"))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and "unlabelled" in lines[0] and "hint:" in lines[0]
