@@ -131,3 +131,26 @@ def test_a_second_save_never_overwrites_the_first(xvfb, clip, tmp_path):
     assert proc.returncode == 0, err
     assert (saves / "live-digits-0001-crop.png").read_bytes() == b"earlier save"
     assert (saves / "live-digits-0002-crop.png").exists() and "live-digits-0002-crop.png" in out
+
+
+def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path):
+    path, info = clip
+    log, samples, blocker = tmp_path / "log.jsonl", tmp_path / "samples", tmp_path / "file"
+    blocker.write_text("not a folder")
+    for samples_dir in (samples, blocker / "sub"):
+        proc = launch(xvfb, "--source", str(path), "--samples-dir", str(samples_dir), "--output", str(log), cwd=tmp_path)
+        try:
+            window = find_window(xvfb)
+            wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
+            xdotool(xvfb, "key", "--window", window, str(info["label"]))
+            xdotool(xvfb, "key", "--window", window, "m")
+            wait_for(lambda: "number" in read_log(log)[-1], 10, "number mode")
+            out, err = stop_with_key(xvfb, window, proc, "Escape")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err  # an unwritable samples folder is reported, not fatal
+    saved = sorted(p.name for p in (samples / str(info["label"])).iterdir())
+    assert saved == ["sample-0001-crop.png", "sample-0001-input.png"]
+    assert cv2.imread(str(samples / str(info["label"]) / saved[1]), cv2.IMREAD_UNCHANGED).shape == (28, 28)
+    assert "cannot save sample" in err
