@@ -40,9 +40,8 @@ def _text(img, text, org, scale=0.5, color=WHITE, thickness=1, backdrop=False) -
     cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
 
 
-def draw_frame(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
-    """The camera view: box (green when a digit is shown), the digit and its confidence."""
-    out = frame.copy()
+def draw_frame(out: np.ndarray, result: Result, status: Status) -> None:
+    """Draw on the camera view in place: box (green when a digit is shown), the digit, confidence."""
     b = result.box
     shown = result.number if result.multi else ("" if result.digit is None else str(result.digit))
     cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), GREEN if shown else GREY, 2)
@@ -59,12 +58,12 @@ def draw_frame(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
         _text(out, HELP, (8, out.shape[0] - 10), 0.45, backdrop=True)
     if status.message:
         _text(out, status.message, (8, 24), 0.6, AMBER, 2, backdrop=True)
-    return out
 
 
-def draw_panel(result: Result, status: Status, height: int) -> np.ndarray:
-    """The side panel (PANEL_W wide): crop mask, model input, top-3 bars, fps, threshold."""
-    panel = np.full((height, PANEL_W, 3), DARK, np.uint8)
+def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
+    """Draw the side panel into `panel` (H, PANEL_W, 3): crop mask, model input, top-3 bars, fps, threshold."""
+    cv2.rectangle(panel, (0, 0), (panel.shape[1], panel.shape[0]), DARK, -1)
+    height = panel.shape[0]
     y = 8
     mask = result.mask
     scale = min(200 / mask.shape[1], 140 / mask.shape[0])
@@ -98,13 +97,14 @@ def draw_panel(result: Result, status: Status, height: int) -> np.ndarray:
         if y < height - 4:
             _text(panel, line, (10, y + 12), 0.45)
         y += 20
-    return panel
 
 
 def compose(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
     """Camera view and panel side by side: what the window shows."""
-    view = draw_frame(frame, result, status)
-    height = max(view.shape[0], 440)
-    if view.shape[0] < height:
-        view = cv2.copyMakeBorder(view, 0, height - view.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=DARK)
-    return np.hstack([view, draw_panel(result, status, height)])
+    h, w = frame.shape[:2]
+    canvas = np.empty((max(h, 440), w + PANEL_W, 3), np.uint8)
+    cv2.rectangle(canvas, (0, h), (w, canvas.shape[0]), DARK, -1)
+    canvas[:h, :w] = frame
+    draw_frame(canvas[:h, :w], result, status)
+    draw_panel(canvas[:, w:], result, status)
+    return canvas

@@ -18,7 +18,7 @@ FIT_SIZE = 20  # MNIST fits the digit's bounding box into 20x20 ...
 CENTRE = 14.0  # ... and puts its centre of mass at pixel (14, 14) of the 28x28 field
 
 # Automatic threshold: ink is at least this much darker than the local paper ...
-AUTO_MIN_CONTRAST = 0.16
+AUTO_MIN_CONTRAST = 0.12
 # ... and this many noise standard deviations darker (dim, noisy frames).
 AUTO_NOISE_SIGMAS = 4.0
 AUTO_MAX_CONTRAST = 0.5
@@ -97,30 +97,35 @@ def paper_background(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
 
-def ink_darkness(gray: np.ndarray) -> np.ndarray:
-    """How much darker than the local paper each pixel is: float32 in [0, 1] (0 = paper).
+def ink_darkness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much darker than the local paper each pixel is, and the paper's brightness.
 
+    Returns (darkness float32 in [0, 1], 0 = paper; background float32 gray levels).
     Dividing by the estimated paper brightness makes the measure independent of exposure
     and of shadow gradients across the sheet, so one threshold works from dim to bright.
+    A light 3x3 blur tames sensor noise without washing out a thin pen line.
     """
-    smooth = cv2.GaussianBlur(gray, (5, 5), 0).astype(np.float32)
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
     background = np.maximum(paper_background(gray), 1.0)
-    return np.clip(1.0 - smooth / background, 0.0, 1.0)
+    return np.clip(1.0 - smooth / background, 0.0, 1.0), background
 
 
-def auto_contrast_threshold(darkness: np.ndarray) -> float:
-    """Choose the darkness above which a pixel is ink.
+def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float, np.ndarray]:
+    """Choose where ink starts: a global contrast level and a per-pixel noise floor.
 
-    Otsu's split of the darkness histogram separates ink from paper when both are present;
-    the floor (a minimum contrast, and several noise sigmas estimated from the paper) keeps
-    blank or noisy paper blank instead of letting Otsu split the noise in two.
+    Otsu's split of the darkness histogram separates ink from paper when both are present,
+    clamped to a plausible contrast range. Sensor noise is roughly constant in gray levels,
+    so relative to the paper it is largest where the paper is darkest (a shadow, a dim
+    corner): the floor of AUTO_NOISE_SIGMAS noise sigmas is computed per pixel, which keeps
+    blank or noisy paper blank instead of letting noise clumps pass as ink.
     """
     d8 = (darkness * 255.0).astype(np.uint8)
     otsu, _ = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    paper = darkness[darkness < np.percentile(darkness, 75)]
-    sigma = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
-    floor = max(AUTO_MIN_CONTRAST, AUTO_NOISE_SIGMAS * sigma)
-    return float(np.clip(otsu / 255.0, floor, max(floor, AUTO_MAX_CONTRAST)))
+    level = float(np.clip(otsu / 255.0, AUTO_MIN_CONTRAST, AUTO_MAX_CONTRAST))
+    d, b = darkness[::3, ::3], background[::3, ::3]  # a sample is plenty for two statistics
+    residual = (d * b)[d <= np.percentile(d, 75)]  # gray levels below the paper, ink excluded
+    sigma = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    return level, np.maximum(level, AUTO_NOISE_SIGMAS * sigma / background)
 
 
 def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
@@ -133,10 +138,9 @@ def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
     if level > 0:
         _, mask = cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)
         return mask, float(level)
-    darkness = ink_darkness(gray)
-    t = auto_contrast_threshold(darkness)
-    mask = (darkness > t).astype(np.uint8) * 255
-    return mask, t
+    darkness, background = ink_darkness(gray)
+    chosen, per_pixel = auto_threshold(darkness, background)
+    return (darkness > per_pixel).astype(np.uint8) * 255, chosen
 
 
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
@@ -147,20 +151,31 @@ def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
     short runs across it are erased: where a pen stroke crosses the line, its pixels
     form a long run and stay, so the digit is not cut.
     """
-    h, w = mask.shape
+    out = _erase_lines(mask, *_components(mask))
+    return mask if out is None else out
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected labels (int32, like mask) and their stats (x, y, w, h, area) rows."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return labels, stats
+
+
+def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.ndarray | None:
+    """`remove_ruled_lines` on an already labelled mask; None when there is no line."""
+    h, w = mask.shape
     x, y, cw, ch, area = (stats[1:, i] for i in range(5))
     spans = ((x == 0) & (x + cw == w)) | ((y == 0) & (y + ch == h))
     spans &= area < 0.3 * mask.size  # a line is thin; a hand or shadow is not
     if not spans.any():
-        return mask
+        return None
     crossing = np.isin(labels, np.flatnonzero(spans) + 1).astype(np.uint8) * 255
     span = min(h, w)
     segments = cv2.HoughLinesP(
         crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 10
     )
     if segments is None:
-        return mask
+        return None
     bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
     for x0, y0, x1, y1 in segments.reshape(-1, 4):
         vertical = abs(y1 - y0) > abs(x1 - x0)
@@ -186,20 +201,18 @@ def _union_rect(stats: np.ndarray) -> Rect:
     return Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
-def candidate_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label the mask and keep components that can be (part of) a digit.
+def candidate_components(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Label ids of the components that can be (part of) a digit.
 
-    Returns (labels, keep, stats) where keep lists label ids into stats. Specks (tiny next to the box and
-    to the largest component) and blobs touching the box border (a hand, a shadow, the
-    edge of the sheet, a digit cut by the box) are dropped.
+    Specks (tiny next to the box and to the largest component) and blobs touching the
+    box border (a hand, a shadow, the edge of the sheet, a digit cut by the box) are dropped.
     """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if n <= 1:
-        return labels, np.empty(0, np.int64), stats
+    if len(stats) <= 1:
+        return np.empty(0, np.int64)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    min_area = max(8.0, 4e-4 * mask.size, 0.04 * areas.max())
-    ok = (areas >= min_area) & ~_stats_touch_border(stats[1:], mask.shape)
-    return labels, np.flatnonzero(ok) + 1, stats
+    min_area = max(8.0, 4e-4 * shape[0] * shape[1], 0.04 * areas.max())
+    ok = (areas >= min_area) & ~_stats_touch_border(stats[1:], shape)
+    return np.flatnonzero(ok) + 1
 
 
 def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int]) -> bool:
@@ -238,14 +251,17 @@ def normalise_patch(patch: np.ndarray) -> np.ndarray:
     return out
 
 
-def find_digit_groups(mask: np.ndarray, multi: bool = False) -> list[tuple[Rect, np.ndarray]]:
+def find_digit_groups(
+    mask: np.ndarray, multi: bool = False, labelled: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[Rect, np.ndarray]]:
     """Group candidate components into digits: [(rect, tight uint8 patch)], left to right.
 
     Single mode: the largest component plus the pieces lying next to it (a '5' drawn
     in two strokes, a stroke cut by a ruled line). Multi mode: components whose
     horizontal extents overlap are one digit; separate columns are separate digits.
     """
-    labels, keep, stats = candidate_components(mask)
+    labels, stats = labelled if labelled is not None else _components(mask)
+    keep = candidate_components(stats, mask.shape)
     if keep.size == 0:
         return []
     if multi:
@@ -302,8 +318,11 @@ def find_digits(mask: np.ndarray, multi: bool = False) -> list[Digit]:
     """
     if np.count_nonzero(mask) > MAX_INK * mask.size:
         return []
-    clean = remove_ruled_lines(mask)
-    return [Digit(rect, normalise_patch(patch)) for rect, patch in find_digit_groups(clean, multi)]
+    labelled = _components(mask)
+    clean = _erase_lines(mask, *labelled)
+    if clean is not None:
+        mask, labelled = clean, _components(clean)
+    return [Digit(rect, normalise_patch(patch)) for rect, patch in find_digit_groups(mask, multi, labelled)]
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:
