@@ -1,0 +1,410 @@
+"""Benchmark live-digits against the classic webcam-digit loop, side by side in one run.
+
+Measures, with the classic loop (scripts/classic_loop.py) as the baseline:
+1. inference: a batch of five 28x28 inputs through the shipped CNN (and dense) model with
+   Keras `model.predict`, a compiled `tf.function`, the LiteRT interpreter (1 and 2 threads),
+   live-digits' own `model.load(...).predict` and OpenCV dnn; plus an equivalence check;
+2. per frame: `Recognizer.process` + `overlay.compose` on rendered 640x480 webcam frames
+   against `ClassicLoop` (Keras `model.predict` every fifth frame): median, amortised, p95, max;
+3. startup: the real window app under Xvfb, Popen -> first frame shown / first prediction,
+   against importing TensorFlow and loading the Keras dense model;
+4. memory: resident set size of the running app against a process running the classic loop.
+Variants are interleaved, warmed up first and summarised by medians; times are in ms.
+
+Run from the repository root (takes a few minutes):
+
+    python scripts/benchmark.py --mnist ../shared/datasets/mnist/mnist.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+
+def timed(fns: dict, repeats: int, warmup: int = 10) -> dict[str, np.ndarray]:
+    """Call the functions round-robin (order rotating each round); ms per call for each name."""
+    names = list(fns)
+    for _ in range(warmup):
+        for f in fns.values():
+            f()
+    times = {name: [] for name in names}
+    for i in range(repeats):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            t = time.perf_counter()
+            fns[name]()
+            times[name].append(1e3 * (time.perf_counter() - t))
+    return {name: np.array(v) for name, v in times.items()}
+
+
+def litert_runner(path: Path, threads: int):
+    """A LiteRT interpreter resized to batch 5 and allocated once: batch -> probs."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    inp, out = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    interpreter.resize_tensor_input(inp, (5, 28, 28), strict=False)
+    interpreter.allocate_tensors()
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(inp, batch)
+        interpreter.invoke()
+        return interpreter.get_tensor(out)
+
+    return run
+
+
+def opencv_dnn_runner(net, folder: Path):
+    """OpenCV dnn on a fixed-batch-5 TFLite export; returns (runner, None) or (None, error text)."""
+    import cv2
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: net(x, training=False), input_signature=[tf.TensorSpec((5, 28, 28), tf.float32)])
+    path = folder / "cnn_batch5.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], net).convert())
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        dnn = cv2.dnn.readNetFromTFLite(str(path))
+        dnn.setInput(np.zeros((5, 28, 28), np.float32))
+        dnn.forward()
+    except cv2.error as exc:
+        first = str(exc).strip().splitlines()[0]
+        return None, "unsupported: " + first.split(" error: ", 1)[-1]
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        dnn.setInput(batch)
+        return dnn.forward().reshape(len(batch), 10)
+
+    return run, None
+
+
+def inference(x: np.ndarray, repeats: int, folder: Path) -> dict:
+    """Median ms per batch-of-five call for each runtime, and agreement with Keras predict."""
+    import keras
+    import tensorflow as tf
+
+    from live_digits import model
+
+    out = {}
+    for name in ("cnn", "dense"):
+        net = keras.models.load_model(MODELS / f"{name}.keras", compile=False)
+        fn = tf.function(lambda b, net=net: net(b, training=False), input_signature=[tf.TensorSpec((None, 28, 28))])
+        runners = {
+            "keras_predict": lambda b, net=net: net.predict(b, verbose=0),
+            "litert_1_thread": litert_runner(MODELS / f"{name}.tflite", 1),
+            "live_digits": model.load(name).predict,
+        }
+        if name == "cnn":
+            runners["tf_function"] = lambda b, fn=fn: fn(b).numpy()
+            runners["litert_2_threads"] = litert_runner(MODELS / f"{name}.tflite", 2)
+            dnn, error = opencv_dnn_runner(net, folder)
+            if dnn:
+                runners["opencv_dnn"] = dnn
+            else:
+                out["cnn_opencv_dnn"] = error
+        batch = np.ascontiguousarray(x[:5])
+        times = timed({k: (lambda f=f, b=batch: f(b)) for k, f in runners.items()}, repeats)
+        out.update({f"{name}_{k}": float(np.median(v)) for k, v in times.items()})
+        chunks = [np.ascontiguousarray(x[i : i + 5]) for i in range(0, len(x) - 4, 5)]
+        probs = {k: np.concatenate([np.asarray(f(c)) for c in chunks]) for k, f in runners.items()}
+        ref = probs.pop("keras_predict")
+        for k, p in probs.items():
+            same = int(np.sum(p.argmax(1) == ref.argmax(1)))
+            out[f"{name}_{k}_equivalence"] = {
+                "n": len(ref),
+                "argmax_equal": same,
+                "max_abs_dp": float(abs(p - ref).max()),
+            }
+    return out
+
+
+def render(x_test: np.ndarray, n_digits: int = 6, per_digit: int = 10, seed: int = 0) -> list[np.ndarray]:
+    """Rendered 640x480 webcam frames of several MNIST test digits, `per_digit` frames each."""
+    from live_digits import synth
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for digit in x_test[rng.choice(len(x_test), n_digits, replace=False)]:
+        frames += synth.render_frames([digit], synth.random_conditions(rng), per_digit, rng)
+    return frames
+
+
+def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
+    """Per-frame ms of the live-digits core + drawing and of the classic loop, frame by frame alternately."""
+    from classic_loop import BATCH, ClassicLoop
+
+    from live_digits import model, overlay
+    from live_digits.recognizer import Recognizer, Settings
+
+    recognizer, status = Recognizer(model.load("cnn"), Settings()), overlay.Status()
+    classic = ClassicLoop(classic_model)
+    classic_frames = [f.copy() for f in frames]  # the classic loop draws on its frame in place
+    ours, theirs, stalls = [], [], []
+    n = max(repeats, 2 * len(frames))
+    for k in range(-3 * BATCH, n - n % BATCH):  # negative k: warm-up
+        i = k % len(frames)
+        for side in ("ours", "classic") if k % 2 else ("classic", "ours"):
+            t = time.perf_counter()
+            if side == "ours":
+                overlay.compose(frames[i], recognizer.process(frames[i]), status)
+            else:
+                stall = len(classic.pending) == BATCH - 1
+                classic.process(classic_frames[i])
+            ms = 1e3 * (time.perf_counter() - t)
+            if k >= 0:
+                (ours if side == "ours" else theirs).append(ms)
+                if side == "classic":
+                    stalls.append(stall)
+    ours, theirs, stalls = np.array(ours), np.array(theirs), np.array(stalls)
+    out = {"frames": len(ours)}
+    for name, v in (("ours", ours), ("classic", theirs)):
+        out |= {
+            f"{name}_median": float(np.median(v)),
+            f"{name}_mean": float(v.mean()),
+            f"{name}_p95": float(np.percentile(v, 95)),
+            f"{name}_max": float(v.max()),
+        }
+    out["classic_predict_frame"] = float(np.median(theirs[stalls]))
+    return out
+
+
+def start_xvfb():
+    """A private X server (like tests/conftest.py); returns (process, DISPLAY) or None."""
+    if shutil.which("Xvfb") is None:
+        return None
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    if not number:
+        server.kill()
+        return None
+    return server, f":{number}"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a child we started, killing it if it does not exit."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def app_startup(display: str, folder: Path) -> tuple[float, float]:
+    """One window-app launch: ms from Popen to the first JSON line and to the first prediction."""
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    cmd = [sys.executable, "-m", "live_digits", "--source", "demo", "--output", "-", "--samples-dir", str(folder)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(90, proc.kill)
+    watchdog.start()
+    first = pred = float("nan")
+    try:
+        for line in proc.stdout:
+            t = 1e3 * (time.perf_counter() - t0)
+            first = t if np.isnan(first) else first
+            if max(json.loads(line)["probs"]) > 0:
+                pred = t
+                break
+    finally:
+        watchdog.cancel()
+        stop(proc)
+    return first, pred
+
+
+def startup(runs: int) -> dict:
+    """Median app startup under Xvfb, and the classic import-TensorFlow-and-load-Keras time."""
+    out = {}
+    xvfb = start_xvfb()
+    if xvfb is None:
+        out["app"] = "skipped"
+    else:
+        server, display = xvfb
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                times = np.array([app_startup(display, Path(tmp)) for _ in range(runs)])
+        finally:
+            stop(server)
+        out |= {"first_frame": float(np.median(times[:, 0])), "first_prediction": float(np.median(times[:, 1]))}
+    code = "import tensorflow; import keras; keras.models.load_model('models/dense.keras')"
+    classic = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+        classic.append(1e3 * (time.perf_counter() - t))
+    out["classic_tf_import_and_load"] = float(np.median(classic))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of a process in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def classic_child() -> None:
+    """--classic-child: import TensorFlow, load the Keras dense model, run the classic loop, then idle."""
+    import keras
+    from classic_loop import ClassicLoop
+
+    loop = ClassicLoop(keras.models.load_model(MODELS / "dense.keras"))
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    end = time.perf_counter() + 2
+    while time.perf_counter() < end:
+        loop.process(frame)
+    print("ready", flush=True)
+    time.sleep(120)
+
+
+def memory() -> dict:
+    """RSS of the headless app after ~3 s and of a process running the classic loop."""
+    app = subprocess.Popen(
+        [sys.executable, "-m", "live_digits", "--no-gui", "--source", "demo", "--max-frames", "100000"]
+        + ["--output", "/dev/null"],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)
+        ours = rss_mb(app.pid)
+    finally:
+        stop(app)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--classic-child"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        if not child.stdout.readline():
+            raise RuntimeError("the classic-loop child process failed")
+        classic = rss_mb(child.pid)
+    finally:
+        stop(child)
+    return {"ours_mb": ours, "classic_mb": classic}
+
+
+def table(r: dict) -> str:
+    """The one results table: what | live-digits | classic baseline | ratio (classic / ours) | goal."""
+
+    def row(what, ours, classic, goal=None):
+        if isinstance(ours, str):  # a note spanning the value columns
+            return [what, ours]
+        cells = [f"{v:.3f}" if v < 10 else f"{v:.1f}" for v in (ours, classic)]
+        return [
+            what,
+            *cells,
+            f"{classic / ours:.1f}x",
+            "" if goal is None else f"{goal[1]}: {'ok' if goal[0] else 'MISSED'}",
+        ]
+
+    inf, fr, mem = r["inference"], r["per_frame"], r["memory"]
+    rows = [["what", "live-digits", "classic baseline", "ratio", "goal"]]
+    rows.append(["batch of 5, median ms per call (baseline: Keras model.predict(verbose=0))"])
+    for model_name, key, what in [
+        ("cnn", "live_digits", "live-digits model.load('cnn').predict"),
+        ("cnn", "tf_function", "tf.function compiled once"),
+        ("cnn", "litert_1_thread", "LiteRT interpreter, 1 thread"),
+        ("cnn", "litert_2_threads", "LiteRT interpreter, 2 threads"),
+        ("cnn", "opencv_dnn", "OpenCV dnn (fixed batch-5 TFLite)"),
+        ("dense", "live_digits", "live-digits model.load('dense').predict"),
+        ("dense", "litert_1_thread", "LiteRT interpreter, 1 thread"),
+    ]:
+        value, base = inf[f"{model_name}_{key}"], inf[f"{model_name}_keras_predict"]
+        goal = (value <= 0.5, "<= 0.5 ms") if (model_name, key) == ("cnn", "live_digits") else None
+        rows.append(row(f"  {model_name}: {what}", value, base, goal))
+    for key, eq in ((k, v) for k, v in inf.items() if k.endswith("_equivalence")):
+        name = key.removesuffix("_equivalence").replace("_", ": ", 1)
+        rows.append(
+            [f"  same as Keras? {name}", f"argmax {eq['argmax_equal']}/{eq['n']}, max|dp| {eq['max_abs_dp']:.1e}"]
+        )
+    rows.append([f"per 640x480 frame, ms over {fr['frames']} frames (ours: process + compose; classic: ClassicLoop)"])
+    ratio = fr["classic_mean"] / fr["ours_mean"]
+    rows.append(row("  median", fr["ours_median"], fr["classic_median"], (fr["ours_median"] <= 2, "<= 2 ms")))
+    rows.append(row("  amortised (total / frames)", fr["ours_mean"], fr["classic_mean"], (ratio >= 10, ">= 10x")))
+    rows.append(row("  p95", fr["ours_p95"], fr["classic_p95"]))
+    rows.append(row("  max", fr["ours_max"], fr["classic_max"]))
+    rows.append(row("  classic predict frame (every 5th), median", fr["ours_median"], fr["classic_predict_frame"]))
+    if "startup" in r:
+        st = r["startup"]
+        rows.append(["startup, median ms from Popen (classic: python -c 'import tensorflow, keras; load dense.keras')"])
+        if "app" in st:
+            rows.append(["  window app under Xvfb", st["app"]])
+        else:
+            base = st["classic_tf_import_and_load"]
+            rows.append(row("  first frame shown", st["first_frame"], base, (st["first_frame"] <= 1000, "<= 1 s")))
+            pred = st["first_prediction"]
+            rows.append(row("  first prediction", pred, base, (pred <= 2500, "<= 2.5 s")))
+    rows.append(["memory (ours: headless app after 3 s; classic: TensorFlow + Keras dense model + loop)"])
+    rows.append(row("  resident set size, MB", mem["ours_mb"], mem["classic_mb"]))
+    widths = [max(len(x[i]) for x in rows if len(x) == 5) for i in range(5)]
+    lines = []
+    for x in rows:
+        if len(x) == 5:
+            lines.append(" | ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip())
+        else:  # a section heading, or a note spanning the value columns
+            lines.append(" | ".join([x[0].ljust(widths[0]), *x[1:]]) if len(x) == 2 else x[0])
+        if x is rows[0]:
+            lines.append("-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mnist", type=Path, default=ROOT.parent / "shared/datasets/mnist/mnist.npz", help="keras npz")
+    p.add_argument("--repeats", type=int, default=200, help="timed calls per variant / frames per loop (200)")
+    p.add_argument("--skip-startup", action="store_true", help="skip the app startup measurement")
+    p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    p.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.classic_child:
+        classic_child()
+        return 0
+    t0 = time.perf_counter()
+    with np.load(args.mnist) as d:
+        x_train, y_train, x_test = d["x_train"], d["y_train"], d["x_test"]
+    from classic_loop import train_classic_dense
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        print("inference ...", file=sys.stderr, flush=True)
+        results["inference"] = inference(x_test[:300].astype(np.float32) / 255, args.repeats, Path(tmp))
+    print("per frame ...", file=sys.stderr, flush=True)
+    frames = render(x_test)
+    results["per_frame"] = per_frame(frames, train_classic_dense(x_train, y_train), args.repeats)
+    if not args.skip_startup:
+        print("startup ...", file=sys.stderr, flush=True)
+        results["startup"] = startup(runs=5)
+    print("memory ...", file=sys.stderr, flush=True)
+    results["memory"] = memory()
+    results["seconds"] = time.perf_counter() - t0
+    print(table(results))
+    print(f"({results['seconds']:.0f} s; ratio = classic / live-digits)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
