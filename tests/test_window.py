@@ -138,7 +138,9 @@ def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path)
     log, samples, blocker = tmp_path / "log.jsonl", tmp_path / "samples", tmp_path / "file"
     blocker.write_text("not a folder")
     for samples_dir in (samples, blocker / "sub"):
-        proc = launch(xvfb, "--source", str(path), "--samples-dir", str(samples_dir), "--output", str(log), cwd=tmp_path)
+        proc = launch(
+            xvfb, "--source", str(path), "--samples-dir", str(samples_dir), "--output", str(log), cwd=tmp_path
+        )
         try:
             window = find_window(xvfb)
             wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
