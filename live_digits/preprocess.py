@@ -286,7 +286,7 @@ def _neighbourhood_group(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
     group = {int(main)}
     for _ in range(2):  # grow twice: pieces of pieces
         r = _union_rect(stats[sorted(group)])
-        pad = max(4, int(0.2 * max(r.w, r.h)))
+        pad = max(4, int(0.5 * max(r.w, r.h)))
         x0, y0, x1, y1 = r.x - pad, r.y - pad, r.x + r.w + pad, r.y + r.h + pad
         for lab in keep:
             sx, sy, sw, sh = stats[lab, :4]

@@ -16,7 +16,7 @@ log = logging.getLogger("live_digits.train")
 
 DEFAULTS = {  # per architecture: augmented copies of each training image, epochs
     "dense": {"copies": 20, "epochs": 30},
-    "cnn": {"copies": 20, "epochs": 20},
+    "cnn": {"copies": 30, "epochs": 25},
 }
 
 
