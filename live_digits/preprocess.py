@@ -16,6 +16,8 @@ import numpy as np
 INPUT_SIZE = 28  # side of the model input
 FIT_SIZE = 20  # MNIST fits the digit's bounding box into 20x20 ...
 CENTRE = 14.0  # ... and puts its centre of mass at pixel (14, 14) of the 28x28 field
+MIN_STROKE = 1.8  # strokes thinner than this at the 20x20 scale are thickened ...
+TARGET_STROKE = 2.2  # ... to about this width (MNIST's strokes: median 2.5 px)
 
 # Automatic threshold: ink is at least this much darker than the local paper ...
 AUTO_MIN_CONTRAST = 0.12
@@ -226,13 +228,41 @@ def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int]) -> bool:
     return not (fill > 0.72 and rect.w > 0.45 * rect.h)  # fingertips, blots
 
 
+def stroke_width(patch: np.ndarray) -> float:
+    """Mean stroke width of a binary shape in pixels: 2 * area / perimeter.
+
+    For a stroke of width t and length L, area ~ t*L and perimeter ~ 2*L.
+    """
+    contours, _ = cv2.findContours(patch, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * np.count_nonzero(patch) / max(perimeter, 1.0)
+
+
+def thicken_thin_strokes(patch: np.ndarray) -> np.ndarray:
+    """Dilate a digit drawn with a fine pen so its strokes, once fitted into 20x20, are
+    at least MIN_STROKE wide, like MNIST's (median 2.5 px, 10th percentile 1.8 px).
+
+    A 1-px ballpoint line on a large digit would otherwise shrink to faint grey dust.
+    Thick strokes are left alone: eroding them would break digits apart.
+    """
+    scale = FIT_SIZE / max(patch.shape)
+    missing = (TARGET_STROKE - stroke_width(patch) * scale) / scale  # in patch pixels
+    radius = int(round(missing / 2))
+    if stroke_width(patch) * scale >= MIN_STROKE or radius < 1:
+        return patch
+    padded = cv2.copyMakeBorder(patch, radius, radius, radius, radius, cv2.BORDER_CONSTANT, value=0)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(padded, disc)
+
+
 def normalise_patch(patch: np.ndarray) -> np.ndarray:
     """A tight binary digit patch (uint8 ink 255) -> float32 (28, 28) like MNIST.
 
-    Fit the bounding box into 20x20 keeping the aspect ratio (area-averaging, which
-    anti-aliases like MNIST's own preparation), then shift by whole pixels so the
-    centre of mass lands on (14, 14).
+    Thicken fine-pen strokes, fit the bounding box into 20x20 keeping the aspect ratio
+    (area-averaging, which anti-aliases like MNIST's own preparation), then shift by
+    whole pixels so the centre of mass lands on (14, 14).
     """
+    patch = thicken_thin_strokes(patch)
     h, w = patch.shape
     scale = FIT_SIZE / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
