@@ -1,0 +1,385 @@
+"""Real-world accuracy of live-digits on rendered webcam clips, against the classic loop.
+
+For every clip of a folder made by scripts/render_clips.py it runs the live-digits core (the
+same Recognizer the headless CLI runs; `--via-cli` runs the real `live-digits --no-gui` per
+clip instead) and scores the digit shown at the LAST frame:
+
+- digit clips: accuracy (shown == label; nothing shown counts as wrong), split into "shown but
+  wrong" and "nothing shown", overall and per condition subset (dim, ruled, small, thin, blurry);
+- blank clips: false positives, a digit shown at the last frame (and, stricter, at any frame);
+- multi clips (if any): exact number read at the last frame (run with --multi, 400x200 box).
+
+The classic loop of scripts/classic_loop.py (fixed threshold, dense net) runs on the same clips
+for a sweep of thresholds; the best threshold's numbers are the baseline column.
+
+`--calibrate` (on clips rendered from the TRAINING split only) sweeps --min-confidence instead
+and suggests the smallest value that keeps blank false positives (any frame) <= 1%: this is how
+the CLI default is calibrated.
+
+    python scripts/render_clips.py --mnist ../shared/datasets/mnist/mnist.npz --split test \
+        --clips 600 --blank 100 --out /tmp/clips_test
+    python scripts/bench_accuracy.py --clips /tmp/clips_test --mnist ../shared/datasets/mnist/mnist.npz
+    python scripts/bench_accuracy.py --clips /tmp/clips_calib --render --calibrate --clips-count 300 \
+        --blank-count 100 --seed 1      # renders the train split first, then calibrates
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from live_digits import datasets, model, sources
+from live_digits.cli import DEFAULT_MIN_CONFIDENCE
+from live_digits.recognizer import Recognizer, Settings
+
+SCRIPTS = Path(__file__).resolve().parent
+DEFAULT_MNIST = SCRIPTS.parent.parent / "shared" / "datasets" / "mnist" / "mnist.npz"
+SUBSETS = ("dim", "ruled", "small", "thin", "blurry")
+CLASSIC_THRESHOLDS = (60, 80, 100, 120, 140, 160, 180)
+CALIBRATION_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
+MAX_BLANK_FP = 0.01
+
+
+def load_script(name: str):
+    """Import scripts/NAME.py by path (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def render(args: argparse.Namespace, split: str) -> None:
+    """Render the clip folder with render_clips.py (the train split for --calibrate)."""
+    cmd = [sys.executable, str(SCRIPTS / "render_clips.py"), "--mnist", str(args.mnist), "--split", split]
+    cmd += ["--clips", str(args.clips_count), "--blank", str(args.blank_count), "--multi", str(args.multi_count)]
+    cmd += ["--seed", str(args.seed), "--out", str(args.clips)]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def repo_commit() -> str:
+    """The checkout's commit (with "+dirty" when live_digits/ has local changes): the core changes often."""
+    git = ["git", "-C", str(SCRIPTS.parent)]
+    try:
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "live_digits"], capture_output=True, text=True).stdout
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty.strip() else "")
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """All frames of a clip, decoded exactly as the CLI's source decodes them."""
+    frames = []
+    with sources.open_source(str(path)) as src:
+        while (frame := src.read()) is not None:
+            frames.append(frame)
+    return frames
+
+
+def clip_settings(item: dict, args: argparse.Namespace, **changes) -> Settings:
+    """The Settings the CLI builds for this clip (multi clips: --multi with the clip's box)."""
+    settings = Settings(
+        box=tuple(item["box"]),
+        threshold=args.threshold,
+        window=args.window,
+        min_confidence=args.min_confidence,
+        multi=item["kind"] == "multi",
+    )
+    return dataclasses.replace(settings, **changes)
+
+
+def run_core(frames: list[np.ndarray], net, settings: Settings) -> list:
+    """What app.run_headless does: one Recognizer, every frame through it; the Results."""
+    recognizer = Recognizer(net, settings)
+    return [recognizer.process(frame) for frame in frames]
+
+
+def json_rows(results: list) -> list[dict]:
+    """The headless output lines, round-tripped through JSON like the CLI's file."""
+    return [json.loads(json.dumps(r.to_json())) for r in results]
+
+
+def run_cli(path: Path, settings: Settings, model_spec: str) -> list[dict]:
+    """The real `live-digits --no-gui` on one clip; its JSON lines."""
+    w, h = settings.box
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "preds.jsonl"
+        cmd = [sys.executable, "-m", "live_digits", "--source", str(path), "--no-gui", "--output", str(out)]
+        cmd += ["--model", model_spec, "--threshold", str(settings.threshold), "--window", str(settings.window)]
+        cmd += ["--min-confidence", repr(settings.min_confidence), "--box", f"{w}x{h}"]
+        cmd += ["--multi"] if settings.multi else []
+        subprocess.run(cmd, check=True)
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def summarise_rows(rows: list[dict]) -> dict:
+    """What one clip showed: digit and number at the last frame, and whether any frame showed a digit."""
+    last = rows[-1] if rows else {}
+    return {
+        "digit": last.get("digit"),
+        "number": last.get("number", ""),
+        "any": any(r["digit"] is not None for r in rows),
+    }
+
+
+def classic_batch(frames: list[np.ndarray], classic_input) -> np.ndarray | None:
+    """Classic inputs (thresholds, 5, 28, 28) of the last complete batch of 5 frames, None if none."""
+    k = len(frames) // 5
+    if k == 0:
+        return None
+    batch = frames[5 * (k - 1) : 5 * k]
+    return np.stack([np.stack([classic_input(f, t) for f in batch]) for t in CLASSIC_THRESHOLDS])
+
+
+def classic_shown(net, batches: list[np.ndarray | None]) -> list[list[int | None]]:
+    """Per clip and threshold, the digit ClassicLoop shows at the last frame.
+
+    ClassicLoop shows argmax(mean probs) of the last complete batch of 5 frames. One predict
+    call over all clips' batches gives the same probabilities as one call per batch (same
+    model, same inputs, no batch-dependent layers), only much faster.
+    """
+    done = [b for b in batches if b is not None]
+    if not done:
+        return [[None] * len(CLASSIC_THRESHOLDS) for _ in batches]
+    stacked = np.stack(done)  # (clips, thresholds, 5, 28, 28)
+    probs = net.predict(stacked.reshape(-1, 28, 28), verbose=0, batch_size=1024)
+    digits = iter(probs.reshape(*stacked.shape[:3], 10).mean(axis=2).argmax(axis=2).tolist())
+    return [next(digits) if b is not None else [None] * len(CLASSIC_THRESHOLDS) for b in batches]
+
+
+def frac(hits: list[bool]) -> dict:
+    """A rate with its count: {"n", "rate"} (rate None when n is 0)."""
+    return {"n": len(hits), "rate": float(np.mean(hits)) if hits else None}
+
+
+def score(items: list[dict], shown: list[dict]) -> dict:
+    """Clip metrics from each clip's summary ({"digit", "number", "any"})."""
+    digit = [(it, s) for it, s in zip(items, shown, strict=True) if it["kind"] == "digit"]
+    blank = [s for it, s in zip(items, shown, strict=True) if it["kind"] == "blank"]
+    multi = [(it, s) for it, s in zip(items, shown, strict=True) if it["kind"] == "multi"]
+    out = {
+        "overall": frac([s["digit"] == it["label"] for it, s in digit]),
+        "shown_wrong": frac([s["digit"] not in (None, it["label"]) for it, s in digit]),
+        "nothing_shown": frac([s["digit"] is None for _, s in digit]),
+    }
+    for name in SUBSETS:
+        out[name] = frac([s["digit"] == it["label"] for it, s in digit if it["flags"][name]])
+    out["blank_fp_last"] = frac([s["digit"] is not None for s in blank])
+    out["blank_fp_any"] = frac([s["any"] for s in blank])
+    if multi:
+        out["multi_exact"] = frac([s["number"] == it["number"] for it, s in multi])
+    return out
+
+
+def save_failure(folder: Path, item: dict, result) -> None:
+    """The last frame's ink mask (and model input) of a failing clip, as PNGs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{Path(item['file']).stem}_label{item['label']}_shown{result.digit}"
+    cv2.imwrite(str(folder / f"{stem}_mask.png"), result.mask)
+    if result.model_input is not None:
+        cv2.imwrite(str(folder / f"{stem}_input.png"), (result.model_input * 255 + 0.5).astype(np.uint8))
+
+
+def pct(metric: dict | None) -> str:
+    return "-" if not metric or metric["rate"] is None else f"{100 * metric['rate']:.1f}%"
+
+
+def print_table(live: dict, classic: dict | None, threshold: int | None) -> None:
+    """Rows: the metrics; columns: n, live-digits, classic at its best threshold."""
+    head = f"{'':22} {'n':>5} {'live-digits':>12}" + (f" {f'classic (thr={threshold})':>18}" if classic else "")
+    print(head)
+    for key in ("overall", *SUBSETS, "shown_wrong", "nothing_shown", "blank_fp_last", "blank_fp_any", "multi_exact"):
+        if key in live:
+            line = f"{key:22} {live[key]['n']:>5} {pct(live[key]):>12}"
+            print(line + (f" {pct(classic.get(key)):>18}" if classic else ""))
+
+
+def benchmark(args: argparse.Namespace, items: list[dict]) -> dict:
+    """Live-digits (in-process or via the CLI) and the classic sweep on the same clips."""
+    net = model.load(args.model)
+    classic = None if args.no_classic else load_script("classic_loop")
+    cli_rows = {}
+    if args.via_cli:
+        with ThreadPoolExecutor(args.workers) as pool:
+            jobs = {
+                it["file"]: pool.submit(run_cli, args.clips / it["file"], clip_settings(it, args), args.model)
+                for it in items
+            }
+            cli_rows = {name: job.result() for name, job in jobs.items()}
+    shown, batches = [], []
+    for item in items:
+        frames = read_frames(args.clips / item["file"])
+        if args.via_cli:
+            shown.append(summarise_rows(cli_rows[item["file"]]))
+        else:
+            results = run_core(frames, net, clip_settings(item, args))
+            shown.append(summarise_rows(json_rows(results)))
+            wrong = item["kind"] == "digit" and results[-1].digit != item["label"]
+            if args.failures and (wrong or (item["kind"] == "blank" and results[-1].digit is not None)):
+                save_failure(args.failures, item, results[-1])
+        if classic and item["kind"] != "multi":
+            batches.append(classic_batch(frames, classic.classic_input))
+    report = {"settings": {k: str(v) for k, v in vars(args).items()}, "live_digits": score(items, shown)}
+    if classic:
+        report["classic"] = classic_sweep(args, classic, [it for it in items if it["kind"] != "multi"], batches)
+    return report
+
+
+def classic_sweep(args: argparse.Namespace, classic, items: list[dict], batches: list) -> dict:
+    """Train the tutorial model, score every threshold, pick the best by overall accuracy."""
+    data = datasets.load_mnist(str(args.mnist))
+    net = classic.train_classic_dense(data["x_train"], data["y_train"])
+    per_clip = classic_shown(net, batches)
+    sweep = {}
+    for j, thr in enumerate(CLASSIC_THRESHOLDS):
+        # the classic window shows a digit from the first complete batch on: "any" = "last"
+        shown = [{"digit": d[j], "number": "", "any": d[j] is not None} for d in per_clip]
+        sweep[thr] = score(items, shown)
+    best = max(CLASSIC_THRESHOLDS, key=lambda t: sweep[t]["overall"]["rate"] or 0.0)
+    return {"best_threshold": best, "best": sweep[best], "sweep": sweep}
+
+
+def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
+    """Sweep min_confidence on per-frame probabilities combined like the Recognizer does."""
+    biggest = max((i for it in items for i in it.get("mnist_index", [])), default=0)
+    if biggest >= 10 * load_script("render_clips").VAL_PER_CLASS:
+        sys.exit(
+            f"bench_accuracy.py: error: {args.clips} looks rendered from the test split (MNIST index {biggest});"
+            " calibrate only on --split train clips (hint: add --render)"
+        )
+    net = model.load(args.model)
+    items = [it for it in items if it["kind"] in ("digit", "blank")]
+    frame_probs = []
+    for item in items:  # window=1, min_confidence=0: each frame's own probs (zeros when no digit)
+        results = run_core(
+            read_frames(args.clips / item["file"]), net, clip_settings(item, args, window=1, min_confidence=0.0)
+        )
+        frame_probs.append(np.stack([r.probs for r in results]))
+    sweep = {}
+    for value in CALIBRATION_GRID:
+        shown = [shown_at(combine(p, args.window), value) for p in frame_probs]
+        sweep[value] = score(items, shown)
+    kinds = [it["kind"] for it in items]
+    print(f"{kinds.count('digit')} digit clips, {kinds.count('blank')} blank clips, window {args.window}")
+    print(f"{'min_conf':>8} {'digit acc':>10} {'wrong':>7} {'nothing':>8} {'blank fp last':>14} {'blank fp any':>13}")
+    for value, m in sweep.items():
+        print(
+            f"{value:>8.2f} {pct(m['overall']):>10} {pct(m['shown_wrong']):>7} {pct(m['nothing_shown']):>8} "
+            f"{pct(m['blank_fp_last']):>14} {pct(m['blank_fp_any']):>13}"
+        )
+    ok = [v for v, m in sweep.items() if (m["blank_fp_any"]["rate"] or 0.0) <= MAX_BLANK_FP]
+    suggested = min(ok) if ok else None
+    blank_peak = max(
+        (combine(p, args.window).max() for p, it in zip(frame_probs, items, strict=True) if it["kind"] == "blank"),
+        default=0.0,
+    )
+    print(f"highest combined confidence on any blank frame: {blank_peak:.3f}")
+    print(
+        f"suggested --min-confidence: {suggested} (smallest with blank false positives at any frame "
+        f"<= {MAX_BLANK_FP:.0%}; current default {DEFAULT_MIN_CONFIDENCE})"
+    )
+    if suggested == CALIBRATION_GRID[0]:
+        print("note: the blank limit never binds on this set; weigh 'wrong' against 'nothing' to choose")
+    return {"suggested": suggested, "blank_peak": float(blank_peak), "sweep": {str(k): v for k, v in sweep.items()}}
+
+
+def combine(probs: np.ndarray, window: int) -> np.ndarray:
+    """The Recognizer's rule: frame i's combined probs = mean of frames max(0, i-window+1) .. i."""
+    return np.stack([probs[max(0, i - window + 1) : i + 1].mean(axis=0) for i in range(len(probs))])
+
+
+def shown_at(combined: np.ndarray, min_confidence: float) -> dict:
+    """The clip summary when a digit is shown wherever max(combined) >= min_confidence."""
+    passed = combined.max(axis=1) >= min_confidence
+    last = int(combined[-1].argmax()) if passed[-1] else None
+    return {"digit": last, "number": "", "any": bool(passed.any())}
+
+
+def check(args: argparse.Namespace, items: list[dict]) -> bool:
+    """The in-process rows must equal the real CLI's rows on the first N clips of every kind."""
+    net, same = model.load(args.model), True
+    for kind in ("digit", "blank", "multi"):
+        for item in [it for it in items if it["kind"] == kind][: args.check]:
+            settings = clip_settings(item, args)
+            core = json_rows(run_core(read_frames(args.clips / item["file"]), net, settings))
+            cli = run_cli(args.clips / item["file"], settings, args.model)
+            print(f"{item['file']} ({kind}): {len(cli)} frames, {'identical' if core == cli else 'DIFFERENT'}")
+            same &= core == cli
+    return same
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench_accuracy.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--clips", type=Path, required=True, help="folder made by render_clips.py (with labels.json)")
+    p.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="mnist.npz (classic training, --render)")
+    p.add_argument("--render", action="store_true", help="render --clips first (train split with --calibrate)")
+    p.add_argument("--clips-count", type=int, default=600, help="--render: digit clips (default 600)")
+    p.add_argument("--blank-count", type=int, default=100, help="--render: blank clips (default 100)")
+    p.add_argument("--multi-count", type=int, default=0, help="--render: multi-digit clips (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="--render: seed (default 0)")
+    p.add_argument("--model", default="cnn", help="live-digits --model (default cnn)")
+    p.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, help="live-digits --min-confidence")
+    p.add_argument("--threshold", type=int, default=0, help="live-digits --threshold (default 0 = automatic)")
+    p.add_argument("--window", type=int, default=5, help="live-digits --window (default 5)")
+    p.add_argument("--via-cli", action="store_true", help="run the real CLI per clip instead of the core in-process")
+    p.add_argument("--workers", type=int, default=2, help="--via-cli: parallel CLI processes (default 2)")
+    p.add_argument("--check", type=int, metavar="N", help="only compare core vs CLI rows on N clips of each kind")
+    p.add_argument("--calibrate", action="store_true", help="sweep --min-confidence (train-split clips only)")
+    p.add_argument("--no-classic", action="store_true", help="skip the classic-loop baseline")
+    p.add_argument("--failures", type=Path, help="save the last frame's mask/input of failing clips here")
+    p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    t0 = time.perf_counter()
+    if args.render:
+        render(args, "train" if args.calibrate else "test")
+    items = json.loads((args.clips / "labels.json").read_text())
+    commit = repo_commit()
+    print(f"live-digits at {commit}, {len(items)} clips in {args.clips}", flush=True)
+    if args.check:
+        return 0 if check(args, items) else 1
+    if args.calibrate:
+        report = calibrate(args, items)
+    else:
+        report = benchmark(args, items)
+        classic = report.get("classic", {})
+        print(
+            f"\nmodel {args.model}, min_confidence {args.min_confidence}, "
+            f"threshold {args.threshold or 'auto'}{' (via CLI)' if args.via_cli else ''}"
+        )
+        print_table(report["live_digits"], classic.get("best"), classic.get("best_threshold"))
+        if classic:
+            print(
+                "\nclassic sweep: "
+                + ", ".join(
+                    f"thr {t}: {pct(m['overall'])} acc / {pct(m['blank_fp_last'])} blank fp"
+                    for t, m in classic["sweep"].items()
+                )
+            )
+    report["commit"] = commit
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    print(f"took {report['seconds']} s")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
