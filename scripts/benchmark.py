@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from live_digits.xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -179,26 +180,6 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
         }
     out["classic_predict_frame"] = float(np.median(theirs[stalls]))
     return out
-
-
-def start_xvfb():
-    """A private X server (like tests/conftest.py); returns (process, DISPLAY) or None."""
-    if shutil.which("Xvfb") is None:
-        return None
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
-    if not number:
-        server.kill()
-        return None
-    return server, f":{number}"
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -20,17 +20,7 @@ from pathlib import Path
 
 import cv2
 
-
-def start_xvfb() -> tuple[subprocess.Popen, str]:
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as f:
-        return server, ":" + f.readline().strip()
+from live_digits.xvfb import start_xvfb
 
 
 def window_geometry(display: str) -> dict[str, int]:
@@ -51,7 +41,10 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("app_args", nargs="*", help="arguments for live-digits (after --)")
     args = p.parse_args()
-    server, display = start_xvfb()
+    started = start_xvfb()
+    if started is None:
+        raise SystemExit("screenshot.py: Xvfb is not installed (apt install xvfb xdotool imagemagick)")
+    server, display = started
     env = {**os.environ, "DISPLAY": display}
     app_args = args.app_args or ["--source", "demo"]
     app = subprocess.Popen(

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from live_digits.xvfb import start_xvfb
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CLIP = DATA / "clip_7.avi"
@@ -61,19 +63,10 @@ def xvfb():
         if os.environ.get("LIVE_DIGITS_REQUIRE_XVFB"):
             pytest.fail(f"{', '.join(missing)} not installed (apt install xvfb xdotool)")
         pytest.skip(f"{', '.join(missing)} not installed (apt install xvfb xdotool)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
-    if not number:
-        server.kill()
+    started = start_xvfb()
+    if started is None:
         pytest.fail("Xvfb did not start")
-    yield f":{number}"
+    server, display = started
+    yield display
     server.terminate()
     server.wait(timeout=10)
