@@ -143,7 +143,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
                 if result.model_input is None:
                     print("no digit in the box: saved the crop only")
                 return 0
-            if key == ESC or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+            if key == ESC or _window_closed():
                 return 0
             if key == ord("h"):
                 status.show_help = not status.show_help
@@ -158,6 +158,14 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
         return 0
     finally:
         cv2.destroyAllWindows()
+
+
+def _window_closed() -> bool:
+    """True once the user closed the window (Qt's backend raises instead, once it is gone)."""
+    try:
+        return cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1
+    except cv2.error:
+        return True
 
 
 def _save_sample(digit: int, result: Result, options: RunOptions, status: overlay.Status) -> str:

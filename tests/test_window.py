@@ -3,6 +3,8 @@ and q saves the crop and quits with exit code 0."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import subprocess
@@ -56,6 +58,38 @@ def find_window(display: str) -> str:
 def geometry(display: str, window: str) -> dict[str, int]:
     out = xdotool(display, "getwindowgeometry", "--shell", window)
     return {k: int(v) for k, v in (line.split("=") for line in out.splitlines()) if v.lstrip("-").isdigit()}
+
+
+def close_like_a_window_manager(display: str, window: str) -> None:
+    """Send WM_DELETE_WINDOW, what a window manager sends when the user clicks the close button."""
+    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+    class ClientMessage(ctypes.Structure):  # XClientMessageEvent, padded to sizeof(XEvent)
+        _fields_ = [
+            ("type", ctypes.c_int),
+            ("serial", ctypes.c_ulong),
+            ("send_event", ctypes.c_int),
+            ("display", ctypes.c_void_p),
+            ("window", ctypes.c_ulong),
+            ("message_type", ctypes.c_ulong),
+            ("format", ctypes.c_int),
+            ("data", ctypes.c_long * 5),
+            ("pad", ctypes.c_long * 12),
+        ]
+
+    dpy = x11.XOpenDisplay(display.encode())
+    protocols = x11.XInternAtom(dpy, b"WM_PROTOCOLS", 0)
+    event = ClientMessage(type=33, window=int(window), message_type=protocols, format=32)  # 33: ClientMessage
+    event.data[0] = x11.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+    x11.XSendEvent(dpy, int(window), 0, 0, ctypes.byref(event))
+    x11.XFlush(dpy)
+    x11.XCloseDisplay(dpy)
 
 
 def stop_with_key(display: str, window: str, proc: subprocess.Popen, key: str) -> tuple[str, str]:
@@ -156,3 +190,17 @@ def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path)
     assert saved == ["sample-0001-crop.png", "sample-0001-input.png"]
     assert cv2.imread(str(samples / str(info["label"]) / saved[1]), cv2.IMREAD_UNCHANGED).shape == (28, 28)
     assert "cannot save sample" in err
+
+
+def test_closing_the_window_quits_cleanly(xvfb, clip, tmp_path):
+    proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(tmp_path), cwd=tmp_path)
+    try:
+        window = find_window(xvfb)
+        time.sleep(1.0)
+        close_like_a_window_manager(xvfb, window)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and not any(tmp_path.iterdir())
