@@ -246,9 +246,9 @@ def thicken_thin_strokes(patch: np.ndarray) -> np.ndarray:
     Thick strokes are left alone: eroding them would break digits apart.
     """
     scale = FIT_SIZE / max(patch.shape)
-    missing = (TARGET_STROKE - stroke_width(patch) * scale) / scale  # in patch pixels
-    radius = int(round(missing / 2))
-    if stroke_width(patch) * scale >= MIN_STROKE or radius < 1:
+    width = stroke_width(patch) * scale  # at the 20x20 scale
+    radius = int(round((TARGET_STROKE - width) / scale / 2))  # dilation adds 2 * radius patch pixels
+    if width >= MIN_STROKE or radius < 1:
         return patch
     padded = cv2.copyMakeBorder(patch, radius, radius, radius, radius, cv2.BORDER_CONSTANT, value=0)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
