@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from live_digits import datasets
+from live_digits.cli import OneLineParser
 from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
@@ -21,7 +22,7 @@ DEFAULTS = {  # per architecture: augmented copies of each training image, epoch
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="live-digits-train",
         description="Train the dense and CNN digit models on MNIST with camera-style augmentation.",
     )
@@ -47,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def train_main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        args = build_parser().parse_args(argv)
         return _train(args, argv if argv is not None else sys.argv[1:])
     except UserError as err:
         print(f"live-digits-train: error: {err}", file=sys.stderr)
