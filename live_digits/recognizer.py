@@ -126,7 +126,7 @@ class Recognizer:
             threshold_level=level,
             box=box,
             mask=mask,
-            model_input=digits[0].image if digits and not self.multi else None,
+            model_input=digits[0].image if digits else None,  # the (leftmost) digit the model sees
             model_ready=self.model is not None,
             multi=self.multi,
         )
@@ -155,7 +155,6 @@ class Recognizer:
         self._history.append(probs)
         same = [p for p in self._history if len(p) == len(probs)]
         if not len(probs) or len(same) * 2 <= self._history.maxlen:
-            result.model_input = digits[0].image if digits else None
             return
         combined = np.mean(same, axis=0) * (len(same) / len(self._history))
         best = np.argmax(combined, axis=1)
@@ -165,7 +164,6 @@ class Recognizer:
             DigitReading(Rect(box.x + d.rect.x, box.y + d.rect.y, d.rect.w, d.rect.h), int(b) if s else None, float(c))
             for d, b, c, s in zip(digits, best, confs, shown, strict=True)
         ]
-        result.model_input = digits[0].image
         result.probs = combined[0]
         result.confidence = float(confs.min())
         if shown.all():
