@@ -103,6 +103,20 @@ class _ModelLoader:
             )
 
 
+class FpsMeter:
+    """Frames per second, smoothed so the number on screen is readable."""
+
+    def __init__(self):
+        self.fps, self._last = 0.0, time.perf_counter()
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        rate = 1.0 / max(now - self._last, 1e-6)
+        self.fps = rate if not self.fps else 0.9 * self.fps + 0.1 * rate
+        self._last = now
+        return self.fps
+
+
 def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] | None, options: RunOptions) -> int:
     """The interactive loop. Returns the exit code."""
     loader = _ModelLoader(load_model)
@@ -110,7 +124,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
     cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
     status = overlay.Status(sample_counts=count_samples(options.samples_dir))
     frame_period = 0.0 if source.self_paced else 1.0 / source.fps
-    last, message_until, fps_t, n = None, 0.0, time.perf_counter(), 0
+    fps, last, message_until, n = FpsMeter(), None, 0.0, 0
     try:
         while options.max_frames is None or n < options.max_frames:
             t_start = time.perf_counter()
@@ -121,7 +135,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             frame = None if status.ended else source.read()
             if frame is None and not status.ended and options.loop and source.rewind():
                 frame = source.read()
-            if frame is None:
+            if frame is None:  # a file or folder ended: keep showing (and re-reading) its last frame
                 if last is None:
                     raise UserError(f"{source.name} gave no frames", "check the source")
                 status.ended, frame = True, last
@@ -137,12 +151,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             wait = max(1, int(1000 * (frame_period - (time.perf_counter() - t_start))))
             key = cv2.waitKey(wait if not status.ended else 15) & 0xFF
             if key in (ord("q"), ord("Q")):
-                paths = write_png(options.save_dir, "live-digits", crop_images(result))
-                for p in paths:
-                    print(f"saved {p}")
-                if result.model_input is None:
-                    print("no digit in the box: saved the crop only")
-                return 0
+                return _save_and_quit(result, options)
             if key == ESC or _window_closed():
                 return 0
             if key == ord("h"):
@@ -152,12 +161,23 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             elif ord("0") <= key <= ord("9"):
                 status.message = _save_sample(key - ord("0"), result, options, status)
                 message_until = time.perf_counter() + 1.5
-            now = time.perf_counter()
-            status.fps = 0.9 * status.fps + 0.1 / max(now - fps_t, 1e-6) if status.fps else 1 / max(now - fps_t, 1e-6)
-            fps_t = now
+            status.fps = fps.tick()
         return 0
     finally:
         cv2.destroyAllWindows()
+
+
+def _save_and_quit(result: Result, options: RunOptions) -> int:
+    """Key q: save the crop (and the model input, when there is a digit), print the paths."""
+    try:
+        paths = write_png(options.save_dir, "live-digits", crop_images(result))
+    except OSError as exc:
+        raise UserError(f"cannot save to {options.save_dir} ({exc.strerror or exc})", "choose --save-dir") from exc
+    for path in paths:
+        print(f"saved {path}")
+    if result.model_input is None:
+        print("no digit in the box: saved the crop only")
+    return 0
 
 
 def _window_closed() -> bool:
