@@ -85,7 +85,7 @@ def centred_box(frame_shape: tuple[int, ...], size: tuple[int, int]) -> Rect:
 
 
 def paper_background(gray: np.ndarray) -> np.ndarray:
-    """Estimate the paper's brightness under the ink: float32, same shape as `gray`.
+    """Estimate the paper's brightness under the ink: uint8 (>= 1), same shape as `gray`.
 
     A grey-level closing (max then min filter) wider than any pen stroke erases the dark
     ink and keeps slow changes: shadows, vignetting, dim corners. Done at quarter
@@ -96,38 +96,49 @@ def paper_background(gray: np.ndarray) -> np.ndarray:
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_REPLICATE)
     small = cv2.blur(small, (5, 5))
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    return np.maximum(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 1)
 
 
 def ink_darkness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How much darker than the local paper each pixel is, and the paper's brightness.
 
-    Returns (darkness float32 in [0, 1], 0 = paper; background float32 gray levels).
-    Dividing by the estimated paper brightness makes the measure independent of exposure
-    and of shadow gradients across the sheet, so one threshold works from dim to bright.
-    A light 3x3 blur tames sensor noise without washing out a thin pen line.
+    Returns (darkness uint8: 0 = paper, 255 * (1 - pixel / paper) for ink; background
+    uint8 gray levels). Dividing by the estimated paper brightness makes the measure
+    independent of exposure and of shadow gradients across the sheet, so one threshold
+    works from dim to bright. A light 3x3 blur tames sensor noise without washing out a
+    thin pen line. Everything stays 8-bit: it runs on every frame.
     """
-    smooth = cv2.GaussianBlur(gray, (3, 3), 0).astype(np.float32)
-    background = np.maximum(paper_background(gray), 1.0)
-    return np.clip(1.0 - smooth / background, 0.0, 1.0), background
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0)
+    background = paper_background(gray)
+    ratio = cv2.divide(smooth, background, scale=255)  # saturates at 255 where brighter than paper
+    return cv2.subtract(255, ratio), background
 
 
 def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float, np.ndarray]:
-    """Choose where ink starts: a global contrast level and a per-pixel noise floor.
+    """Choose where ink starts: a global contrast level and a per-pixel threshold map (uint8).
 
     Otsu's split of the darkness histogram separates ink from paper when both are present,
     clamped to a plausible contrast range. Sensor noise is roughly constant in gray levels,
     so relative to the paper it is largest where the paper is darkest (a shadow, a dim
-    corner): the floor of AUTO_NOISE_SIGMAS noise sigmas is computed per pixel, which keeps
-    blank or noisy paper blank instead of letting noise clumps pass as ink.
+    corner): the floor of AUTO_NOISE_SIGMAS noise sigmas is computed per pixel (a lookup on
+    the paper's brightness), which keeps blank or noisy paper blank.
     """
-    d8 = (darkness * 255.0).astype(np.uint8)
-    otsu, _ = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    otsu, _ = cv2.threshold(darkness, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     level = float(np.clip(otsu / 255.0, AUTO_MIN_CONTRAST, AUTO_MAX_CONTRAST))
-    d, b = darkness[::3, ::3], background[::3, ::3]  # a sample is plenty for two statistics
-    residual = (d * b)[d <= np.percentile(d, 75)]  # gray levels below the paper, ink excluded
-    sigma = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-    return level, np.maximum(level, AUTO_NOISE_SIGMAS * sigma / background)
+    d = darkness[::3, ::3].ravel().astype(np.float32) / 255.0  # a sample is plenty here
+    b = background[::3, ::3].ravel().astype(np.float32)
+    residual = (d * b)[d <= _quantile(d, 0.75)]  # gray levels below the paper, ink excluded
+    sigma = 1.4826 * _quantile(np.abs(residual - _quantile(residual, 0.5)), 0.5)  # robust std (MAD)
+    paper_levels = np.maximum(np.arange(256, dtype=np.float32), 1.0)
+    floor = np.maximum(level, AUTO_NOISE_SIGMAS * sigma / paper_levels)
+    lut = np.floor(np.minimum(floor, 1.0) * 255.0).astype(np.uint8)
+    return level, cv2.LUT(background, lut)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """The q-quantile by partial sort: np.percentile's cost is mostly overhead at this size."""
+    k = min(len(values) - 1, int(q * len(values)))
+    return float(np.partition(values, k)[k]) if len(values) else 0.0
 
 
 def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
@@ -142,7 +153,7 @@ def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
         return mask, float(level)
     darkness, background = ink_darkness(gray)
     chosen, per_pixel = auto_threshold(darkness, background)
-    return (darkness > per_pixel).astype(np.uint8) * 255, chosen
+    return cv2.compare(darkness, per_pixel, cv2.CMP_GT), chosen
 
 
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
@@ -169,12 +180,16 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
     x, y, cw, ch, area = (stats[1:, i] for i in range(5))
     spans = ((x == 0) & (x + cw == w)) | ((y == 0) & (y + ch == h))
     spans &= area < 0.3 * mask.size  # a line is thin; a hand or shadow is not
-    if not spans.any():
+    # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
+    flat = (cw >= 0.15 * w) & (ch <= np.maximum(4, 0.15 * cw))
+    upright = (ch >= 0.15 * h) & (cw <= np.maximum(4, 0.15 * ch))
+    pieces = spans | flat | upright
+    if not pieces.any():
         return None
-    crossing = np.isin(labels, np.flatnonzero(spans) + 1).astype(np.uint8) * 255
+    crossing = np.isin(labels, np.flatnonzero(pieces) + 1).astype(np.uint8) * 255
     span = min(h, w)
     segments = cv2.HoughLinesP(
-        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 10
+        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 4
     )
     if segments is None:
         return None
