@@ -18,7 +18,7 @@ from live_digits.errors import UserError
 
 T0 = time.perf_counter()
 log = logging.getLogger("live_digits")
-DEFAULT_MIN_CONFIDENCE = 0.7
+DEFAULT_MIN_CONFIDENCE = 0.55
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -27,7 +27,7 @@ class Settings:
     box: tuple[int, int] = (200, 200)  # (width, height) of the centred crop
     threshold: int = 0  # 0 = automatic, 1..255 = fixed gray level (ink = gray < level)
     window: int = 5  # frames whose probabilities are combined
-    min_confidence: float = 0.7  # combined confidence needed to show a digit
+    min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: cli.py)
     multi: bool = False  # read every digit in the box as a number
 
 
