@@ -36,18 +36,26 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 
 
+BLOCK = 20  # calls per block: variants alternate block by block, not call by call
+
+
 def timed(fns: dict, repeats: int, warmup: int = 10) -> dict[str, np.ndarray]:
-    """Call the functions round-robin (order rotating each round); ms per call for each name."""
+    """Call the functions in alternating blocks (order rotating each round); ms per call for each name.
+
+    Blocks rather than single calls: TensorFlow's worker threads keep spinning for a while
+    after each Keras call, and call-by-call alternation would bill that to the next variant.
+    """
     names = list(fns)
     for _ in range(warmup):
         for f in fns.values():
             f()
     times = {name: [] for name in names}
-    for i in range(repeats):
+    for i in range(max(1, repeats // BLOCK)):
         for name in names[i % len(names) :] + names[: i % len(names)]:
-            t = time.perf_counter()
-            fns[name]()
-            times[name].append(1e3 * (time.perf_counter() - t))
+            for _ in range(BLOCK):
+                t = time.perf_counter()
+                fns[name]()
+                times[name].append(1e3 * (time.perf_counter() - t))
     return {name: np.array(v) for name, v in times.items()}
 
 
@@ -144,7 +152,7 @@ def render(x_test: np.ndarray, n_digits: int = 6, per_digit: int = 10, seed: int
 
 
 def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
-    """Per-frame ms of the live-digits core + drawing and of the classic loop, frame by frame alternately."""
+    """Per-frame ms of the live-digits core + drawing and of the classic loop, in alternating passes."""
     from classic_loop import BATCH, ClassicLoop
 
     from live_digits import model, overlay
@@ -154,21 +162,21 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
     classic = ClassicLoop(classic_model)
     classic_frames = [f.copy() for f in frames]  # the classic loop draws on its frame in place
     ours, theirs, stalls = [], [], []
-    n = max(repeats, 2 * len(frames))
-    for k in range(-3 * BATCH, n - n % BATCH):  # negative k: warm-up
-        i = k % len(frames)
-        for side in ("ours", "classic") if k % 2 else ("classic", "ours"):
-            t = time.perf_counter()
-            if side == "ours":
-                overlay.compose(frames[i], recognizer.process(frames[i]), status)
-            else:
-                stall = len(classic.pending) == BATCH - 1
-                classic.process(classic_frames[i])
-            ms = 1e3 * (time.perf_counter() - t)
-            if k >= 0:
-                (ours if side == "ours" else theirs).append(ms)
-                if side == "classic":
-                    stalls.append(stall)
+    rounds = max(2, repeats // len(frames))
+    for r in range(-1, rounds):  # round -1: warm-up; then whole passes over the frames, alternating sides
+        for side in ("ours", "classic") if r % 2 else ("classic", "ours"):
+            for i in range(len(frames)):
+                stall = side == "classic" and len(classic.pending) == BATCH - 1
+                t = time.perf_counter()
+                if side == "ours":
+                    overlay.compose(frames[i], recognizer.process(frames[i]), status)
+                else:
+                    classic.process(classic_frames[i])
+                ms = 1e3 * (time.perf_counter() - t)
+                if r >= 0:
+                    (ours if side == "ours" else theirs).append(ms)
+                    if side == "classic":
+                        stalls.append(stall)
     ours, theirs, stalls = np.array(ours), np.array(theirs), np.array(stalls)
     out = {"frames": len(ours)}
     for name, v in (("ours", ours), ("classic", theirs)):
