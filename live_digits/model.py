@@ -23,7 +23,16 @@ log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 SHIPPED = ("dense", "cnn")
-EXPECTED_INPUT = {"shape": [28, 28], "scale": [0.0, 1.0], "polarity": "white-on-black"}
+# What every model takes: the output of live_digits.preprocess. Written into each model's
+# metadata at training time; loading checks the keys that must match.
+INPUT_CONTRACT = {
+    "shape": [28, 28],
+    "dtype": "float32",
+    "scale": [0.0, 1.0],
+    "polarity": "white-on-black",
+    "normalisation": "bbox-20x20-com-28x28",
+}
+CHECKED_KEYS = ("shape", "scale", "polarity")
 
 
 @dataclass
@@ -69,7 +78,8 @@ def read_metadata(path: Path) -> dict:
             f"model metadata {path} is unreadable ({exc.__class__.__name__})", "retrain or restore it"
         ) from exc
     contract = meta.get("input", {}) if isinstance(meta, dict) else {}
-    for key, want in EXPECTED_INPUT.items():
+    for key in CHECKED_KEYS:
+        want = INPUT_CONTRACT[key]
         if contract.get(key) != want:
             raise UserError(
                 f"model {path.name} expects input {key}={contract.get(key)!r}, live-digits gives {want!r}",

@@ -59,6 +59,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def _train(args, argv: list[str]) -> int:
     from live_digits import evaluate, train
+    from live_digits.model import INPUT_CONTRACT
 
     if args.samples is not None:
         return _fine_tune(args, argv)
@@ -71,13 +72,13 @@ def _train(args, argv: list[str]) -> int:
         epochs = args.epochs or DEFAULTS[kind]["epochs"]
         copies = args.copies if args.copies is not None else DEFAULTS[kind]["copies"]
         t0 = time.time()
-        model, info = train.train(kind, xtr, ytr, xval, yval, epochs=epochs, copies=copies, seed=args.seed)
+        net, info = train.train(kind, xtr, ytr, xval, yval, epochs=epochs, copies=copies, seed=args.seed)
         meta = {
             "name": kind,
             "architecture": kind,
-            "layers": [layer.__class__.__name__ for layer in model.layers],
-            "parameters": int(model.count_params()),
-            "input": evaluate.INPUT_CONTRACT,
+            "layers": [layer.__class__.__name__ for layer in net.layers],
+            "parameters": int(net.count_params()),
+            "input": INPUT_CONTRACT,
             "files": {"keras": f"{kind}.keras", "tflite": f"{kind}.tflite"},
             "training": {
                 "data": str(args.mnist),
@@ -93,10 +94,10 @@ def _train(args, argv: list[str]) -> int:
             },
         }
         if "x_test" in data:
-            acc = evaluate.accuracy(model.predict(datasets.mnist_to_inputs(data["x_test"]), verbose=0), data["y_test"])
+            acc = evaluate.accuracy(net.predict(datasets.mnist_to_inputs(data["x_test"]), verbose=0), data["y_test"])
             meta["mnist_test"] = {"accuracy": round(acc, 5), "images": int(len(data["y_test"]))}
             log.info("%s: MNIST test accuracy %.2f%%", kind, 100 * acc)
-        path = train.save_model(model, args.out, kind, meta)
+        path = train.save_model(net, args.out, kind, meta)
         log.info("%s: wrote %s (validation accuracy %.2f%%)", kind, path, 100 * info["val_accuracy"])
     return 0
 

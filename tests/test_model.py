@@ -12,7 +12,7 @@ from live_digits import datasets, evaluate, model
 @pytest.mark.parametrize("name", model.SHIPPED)
 def test_shipped_model_metadata_states_contract_training_and_accuracy(name):
     meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
-    assert meta["input"] == evaluate.INPUT_CONTRACT
+    assert meta["input"] == model.INPUT_CONTRACT
     assert meta["training"]["command"].startswith("live-digits-train")
     assert meta["training"]["train_images"] + meta["training"]["validation_images"] <= 60000
     assert 0.9 < meta["mnist_test"]["accuracy"] <= 1.0 and meta["mnist_test"]["images"] == 10000
