@@ -1,0 +1,28 @@
+"""live-digits-train end to end on the small fixture: files, metadata, loadable model."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from conftest import DATA, ROOT
+
+from live_digits import model
+
+
+def test_training_writes_a_loadable_model_with_its_metadata(tmp_path):
+    args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args, "--val-per-class", "5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "dense.json").read_text())
+    assert meta["input"] == model.INPUT_CONTRACT and meta["training"]["command"].startswith("live-digits-train --mnist")
+    assert meta["training"]["train_images"] == 450 and meta["training"]["validation_images"] == 50
+    assert 0.5 < meta["mnist_test"]["accuracy"] <= 1.0  # 1,000 fixture test images, two short epochs
+    loaded = model.load(tmp_path / "dense.json")
+    assert loaded.runtime == "litert" and loaded.predict(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
