@@ -126,8 +126,6 @@ def mask_to_input(mask: np.ndarray) -> np.ndarray:
 
 def mnist_to_inputs(images: np.ndarray) -> np.ndarray:
     """Raw MNIST uint8 (N, 28, 28) -> model inputs float32 (N, 28, 28) via the live normalisation."""
-    return (
-        np.stack([mask_to_input(image_to_mask(img)) for img in images])
-        if len(images)
-        else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
-    )
+    if len(images) == 0:
+        return np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    return np.stack([mask_to_input(image_to_mask(img)) for img in images])

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from live_digits.errors import UserError
+from live_digits.preprocess import to_gray
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,6 @@ DEMO_DIGITS = Path(__file__).resolve().parent / "data" / "demo_digits.npz"
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
     """Any image a source can give (gray/BGRA; 8/16-bit or float) -> BGR uint8 for display."""
-    from live_digits.preprocess import to_gray
-
     if frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8:
         return frame
     if frame.ndim == 3 and frame.shape[2] == 4 and frame.dtype == np.uint8:

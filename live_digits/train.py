@@ -155,7 +155,7 @@ def train(
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
-    best = _BestWeights()
+    best = _best_weights_callback()
     history = model.fit(
         xs,
         ys,
@@ -169,23 +169,25 @@ def train(
     return model, {"val_accuracy": best.best, "best_epoch": best.epoch, "history": history.history}
 
 
-class _BestWeights:
-    """Keep the weights of the epoch with the best validation accuracy (in memory)."""
+def _best_weights_callback():
+    """A callback keeping (in memory) the weights of the epoch with the best validation accuracy.
 
-    def __new__(cls):
-        import keras
+    Unlike keras's ModelCheckpoint, a tie goes to the later epoch: with a small validation
+    set ties are common, and the later epoch has seen more data at a lower learning rate.
+    """
+    import keras
 
-        class Callback(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.best, self.epoch, self.weights = -1.0, -1, None
+    class BestWeights(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.epoch, self.weights = -1.0, -1, None
 
-            def on_epoch_end(self, epoch, logs=None):
-                acc = (logs or {}).get("val_accuracy", -1.0)
-                if acc >= self.best:  # ties: the later, lower-learning-rate epoch
-                    self.best, self.epoch, self.weights = float(acc), epoch + 1, self.model.get_weights()
+        def on_epoch_end(self, epoch, logs=None):
+            acc = (logs or {}).get("val_accuracy", -1.0)
+            if acc >= self.best:
+                self.best, self.epoch, self.weights = float(acc), epoch + 1, self.model.get_weights()
 
-        return Callback()
+    return BestWeights()
 
 
 # ----------------------------------------------------------------------------- export
