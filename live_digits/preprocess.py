@@ -198,6 +198,8 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
         vertical = abs(y1 - y0) > abs(x1 - x0)
         if np.hypot(x1 - x0, y1 - y0) >= 0.8 * (h if vertical else w):
             cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
+    if not bands.any():  # only segments too short for the box's longer side: nothing to erase
+        return None
     out = mask.copy()
     for band, kernel in zip(bands, ((1, LINE_RUN), (LINE_RUN, 1)), strict=True):
         if band.any():
