@@ -125,6 +125,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
     status = overlay.Status(sample_counts=count_samples(options.samples_dir))
     frame_period = 0.0 if source.self_paced else 1.0 / source.fps
     fps, last, message_until, n = FpsMeter(), None, 0.0, 0
+    canvas = None  # reused every frame (imshow copies it)
     try:
         while options.max_frames is None or n < options.max_frames:
             t_start = time.perf_counter()
@@ -143,7 +144,8 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
             if t_start > message_until:
                 status.message = ""
-            cv2.imshow(WINDOW, overlay.compose(frame, result, status))
+            canvas = overlay.compose(frame, result, status, canvas)
+            cv2.imshow(WINDOW, canvas)
             if out is not None:
                 out.write(json.dumps(result.to_json()) + "\n")
                 out.flush()

@@ -101,10 +101,15 @@ def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
         y += 20
 
 
-def compose(frame: np.ndarray, result: Result, status: Status) -> np.ndarray:
-    """Camera view and panel side by side: what the window shows."""
+def compose(frame: np.ndarray, result: Result, status: Status, out: np.ndarray | None = None) -> np.ndarray:
+    """Camera view and panel side by side: what the window shows.
+
+    Pass the previous frame's canvas as `out` to draw into it again: a fresh 1 MB image
+    per frame costs more than the copy itself (new pages from the OS every time).
+    """
     h, w = frame.shape[:2]
-    canvas = np.empty((max(h, 440), w + PANEL_W, 3), np.uint8)
+    shape = (max(h, 440), w + PANEL_W, 3)
+    canvas = out if out is not None and out.shape == shape and out.dtype == np.uint8 else np.empty(shape, np.uint8)
     canvas[h:, :w] = DARK_LEVEL
     canvas[:h, :w] = frame
     draw_frame(canvas[:h, :w], result, status)

@@ -169,8 +169,14 @@ def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """8-connected labels (int32, like mask) and their stats (x, y, w, h, area) rows."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """8-connected labels (like mask) and their stats (x, y, w, h, area) rows.
+
+    16-bit labels whenever the mask cannot hold 65,535 components (8-connected, at most
+    one per 2x2 block): OpenCV labels about 3x faster into uint16 than into int32.
+    """
+    h, w = mask.shape
+    ltype = cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 65535 else cv2.CV_32S
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=ltype)
     return labels, stats
 
 
@@ -186,7 +192,7 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
     pieces = spans | flat | upright
     if not pieces.any():
         return None
-    crossing = np.isin(labels, np.flatnonzero(pieces) + 1).astype(np.uint8) * 255
+    crossing = _select(labels, np.flatnonzero(pieces) + 1, len(stats))
     span = min(h, w)
     segments = cv2.HoughLinesP(
         crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 4
@@ -321,11 +327,16 @@ def find_digit_groups(
         ink = int(stats[group, cv2.CC_STAT_AREA].sum())
         if not _looks_like_digit(rect, ink, mask.shape):
             continue
-        lab = labels[rect.slices()]
-        patch = np.isin(lab, group).astype(np.uint8) * 255
-        out.append((rect, patch))
+        out.append((rect, _select(labels[rect.slices()], group, len(stats))))
     out.sort(key=lambda item: item[0].x)
     return out
+
+
+def _select(labels: np.ndarray, group: np.ndarray, n_labels: int) -> np.ndarray:
+    """uint8 mask, 255 where the label is in `group`: a lookup table, ~6x faster than np.isin."""
+    lut = np.zeros(n_labels, np.uint8)
+    lut[group] = 255
+    return np.take(lut, labels)
 
 
 def _neighbourhood_group(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:

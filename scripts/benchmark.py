@@ -162,6 +162,7 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
     classic = ClassicLoop(classic_model)
     classic_frames = [f.copy() for f in frames]  # the classic loop draws on its frame in place
     ours, theirs, stalls = [], [], []
+    canvas = None  # reused across frames, as the window loop does
     rounds = max(2, repeats // len(frames))
     for r in range(-1, rounds):  # round -1: warm-up; then whole passes over the frames, alternating sides
         for side in ("ours", "classic") if r % 2 else ("classic", "ours"):
@@ -169,7 +170,7 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
                 stall = side == "classic" and len(classic.pending) == BATCH - 1
                 t = time.perf_counter()
                 if side == "ours":
-                    overlay.compose(frames[i], recognizer.process(frames[i]), status)
+                    canvas = overlay.compose(frames[i], recognizer.process(frames[i]), status, canvas)
                 else:
                     classic.process(classic_frames[i])
                 ms = 1e3 * (time.perf_counter() - t)
