@@ -15,9 +15,9 @@ from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
-DEFAULTS = {  # per architecture: augmented copies of each training image, epochs
-    "dense": {"copies": 20, "epochs": 30},
-    "cnn": {"copies": 30, "epochs": 25},
+DEFAULTS = {  # per architecture: augmented copies of each training image, epochs, networks averaged
+    "dense": {"copies": 20, "epochs": 30, "members": 1},
+    "cnn": {"copies": 30, "epochs": 25, "members": 2},
 }
 
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("models"), help="folder to write NAME.keras/.tflite/.json into")
     p.add_argument("--epochs", type=int, help="override the default number of epochs")
     p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
+    p.add_argument("--members", type=int, help="networks trained from different seeds and averaged (cnn: 2)")
     p.add_argument("--val-per-class", type=int, default=50, help="training images per digit held out for validation")
     p.add_argument("--seed", type=int, default=0)
     tune = p.add_argument_group("fine-tuning on your own handwriting")
@@ -59,7 +60,6 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def _train(args, argv: list[str]) -> int:
     from live_digits import evaluate, train
-    from live_digits.model import INPUT_CONTRACT
 
     if args.samples is not None:
         return _fine_tune(args, argv)
@@ -69,30 +69,20 @@ def _train(args, argv: list[str]) -> int:
     (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class, args.seed)
     command = "live-digits-train " + shlex.join(argv)
     for kind in ("dense", "cnn") if args.arch == "both" else (args.arch,):
-        epochs = args.epochs or DEFAULTS[kind]["epochs"]
-        copies = args.copies if args.copies is not None else DEFAULTS[kind]["copies"]
-        t0 = time.time()
-        net, info = train.train(kind, xtr, ytr, xval, yval, epochs=epochs, copies=copies, seed=args.seed)
-        meta = {
-            "name": kind,
-            "architecture": kind,
-            "layers": [layer.__class__.__name__ for layer in net.layers],
-            "parameters": int(net.count_params()),
-            "input": INPUT_CONTRACT,
-            "files": {"keras": f"{kind}.keras", "tflite": f"{kind}.tflite"},
-            "training": {
-                "data": str(args.mnist),
-                "train_images": int(len(xtr)),
-                "validation_images": int(len(xval)),
-                "augmented_copies": copies,
-                "epochs": epochs,
-                "best_epoch": info["best_epoch"],
-                "validation_accuracy": round(info["val_accuracy"], 5),
-                "seconds": round(time.time() - t0),
-                "seed": args.seed,
-                "command": command,
-            },
+        settings = {
+            k: default if getattr(args, k) is None else getattr(args, k) for k, default in DEFAULTS[kind].items()
         }
+        t0 = time.time()
+        net, info = train.train(kind, xtr, ytr, xval, yval, seed=args.seed, **settings)
+        meta = model_metadata(kind, net, info, settings)
+        meta["training"].update(
+            data=str(args.mnist),
+            train_images=int(len(xtr)),
+            validation_images=int(len(xval)),
+            seconds=round(time.time() - t0),
+            seed=args.seed,
+            command=command,
+        )
         if "x_test" in data:
             acc = evaluate.accuracy(net.predict(datasets.mnist_to_inputs(data["x_test"]), verbose=0), data["y_test"])
             meta["mnist_test"] = {"accuracy": round(acc, 5), "images": int(len(data["y_test"]))}
@@ -100,6 +90,32 @@ def _train(args, argv: list[str]) -> int:
         path = train.save_model(net, args.out, kind, meta)
         log.info("%s: wrote %s (validation accuracy %.2f%%)", kind, path, 100 * info["val_accuracy"])
     return 0
+
+
+def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
+    """The JSON written beside a trained model: what it is, what it expects, how it was trained."""
+    from live_digits.model import INPUT_CONTRACT
+
+    members = settings.get("members", 1)
+    one = net.get_layer("member_0") if members > 1 else net
+    training = {
+        "augmented_copies": settings["copies"],
+        "epochs": settings["epochs"],
+        "best_epoch": info["best_epoch"],
+        "validation_accuracy": round(info["val_accuracy"], 5),
+    }
+    if members > 1:
+        training["member_validation_accuracy"] = [round(m["val_accuracy"], 5) for m in info["members"]]
+    return {
+        "name": kind,
+        "architecture": kind,
+        "members": members,
+        "layers": [layer.__class__.__name__ for layer in one.layers],
+        "parameters": int(net.count_params()),
+        "input": INPUT_CONTRACT,
+        "files": {"keras": f"{kind}.keras", "tflite": f"{kind}.tflite"},
+        "training": training,
+    }
 
 
 def _fine_tune(args, argv: list[str]) -> int:

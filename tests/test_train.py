@@ -5,13 +5,16 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import DATA, ROOT
 
 from live_digits import model
 
 
-def test_training_writes_a_loadable_model_with_its_metadata(tmp_path):
+@pytest.mark.parametrize("members", [1, 2])
+def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members):
     args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
+    args += ["--members", str(members)]
     proc = subprocess.run(
         [sys.executable, "-m", "live_digits.train_cli", *args, "--val-per-class", "5", "--out", str(tmp_path)],
         capture_output=True,
@@ -24,5 +27,8 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path):
     assert meta["input"] == model.INPUT_CONTRACT and meta["training"]["command"].startswith("live-digits-train --mnist")
     assert meta["training"]["train_images"] == 450 and meta["training"]["validation_images"] == 50
     assert 0.5 < meta["mnist_test"]["accuracy"] <= 1.0  # 1,000 fixture test images, two short epochs
+    assert meta["members"] == members and meta["layers"][-1] == "Dense"  # a member's layers, not the wrapper's
+    if members > 1:  # networks from different seeds: each validated, the average too
+        assert len(meta["training"]["member_validation_accuracy"]) == members
     loaded = model.load(tmp_path / "dense.json")
     assert loaded.runtime == "litert" and loaded.predict(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
