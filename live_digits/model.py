@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 SHIPPED = ("dense", "cnn")
+# LiteRT threads: two halve the CNN's batch time (measured: scripts/benchmark.py);
+# more buy little at this size and would compete with the capture loop.
+THREADS = min(2, os.cpu_count() or 1)
 # What every model takes: the output of live_digits.preprocess. Written into each model's
 # metadata at training time; loading checks the keys that must match.
 INPUT_CONTRACT = {
@@ -141,7 +144,7 @@ def _litert_predictor(path: Path):
         from tensorflow.lite.python.interpreter import Interpreter
     try:
         with _quiet_stderr():  # the runtime prints an INFO line about its CPU delegate
-            interpreter = Interpreter(model_path=str(path), num_threads=1)
+            interpreter = Interpreter(model_path=str(path), num_threads=THREADS)
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise UserError(
