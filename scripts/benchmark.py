@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from live_digits.xvfb import start_xvfb
@@ -158,7 +159,8 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
     from live_digits import model, overlay
     from live_digits.recognizer import Recognizer, Settings
 
-    recognizer, status = Recognizer(model.load("cnn"), Settings()), overlay.Status()
+    opencv_threads = cv2.getNumThreads()  # the classic loop runs with OpenCV's default
+    recognizer, status = Recognizer(model.load("cnn"), Settings()), overlay.Status()  # sets 1 thread
     classic = ClassicLoop(classic_model)
     classic_frames = [f.copy() for f in frames]  # the classic loop draws on its frame in place
     ours, theirs, stalls = [], [], []
@@ -166,6 +168,7 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
     rounds = max(2, repeats // len(frames))
     for r in range(-1, rounds):  # round -1: warm-up; then whole passes over the frames, alternating sides
         for side in ("ours", "classic") if r % 2 else ("classic", "ours"):
+            cv2.setNumThreads(1 if side == "ours" else opencv_threads)
             for i in range(len(frames)):
                 stall = side == "classic" and len(classic.pending) == BATCH - 1
                 t = time.perf_counter()
