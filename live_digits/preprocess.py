@@ -26,6 +26,10 @@ AUTO_NOISE_SIGMAS = 4.0
 AUTO_MAX_CONTRAST = 0.5
 LINE_RUN = 7  # ink runs across a ruled line at least this long are pen strokes, not the line
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
+MIN_HEIGHT_IN_NUMBER = 0.5  # in a number, a piece under half the tallest digit's height is not a digit
+# In a number, a column of pieces none of which holds this share of the ink is debris
+# (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
+MIN_MAIN_PIECE = 0.3
 
 
 @dataclass(frozen=True)
@@ -326,7 +330,12 @@ def find_digit_groups(
         ink = int(stats[group, cv2.CC_STAT_AREA].sum())
         if not _looks_like_digit(rect, ink, mask.shape):
             continue
+        if multi and stats[group, cv2.CC_STAT_AREA].max() < MIN_MAIN_PIECE * ink:
+            continue
         out.append((rect, _select(labels[rect.slices()], group, len(stats))))
+    if multi and out:  # the digits of a number are about equally tall: dots and stray pieces are not
+        tallest = max(rect.h for rect, _ in out)
+        out = [(rect, patch) for rect, patch in out if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest]
     out.sort(key=lambda item: item[0].x)
     return out
 

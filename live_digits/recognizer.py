@@ -155,18 +155,27 @@ class Recognizer:
             result.digit = best
 
     def _combine_multi(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
-        """Average each digit position over recent frames that saw the same count of digits."""
-        self._history.append(probs)
-        same = [p for p in self._history if len(p) == len(probs)]
-        if not len(probs) or len(same) * 2 <= self._history.maxlen:
+        """Average each digit position over the recent frames that saw the most common count.
+
+        A frame where a faint digit drops out (or a speck adds one) is outvoted, so the
+        number does not flicker; the boxes drawn are those of the latest frame with that count.
+        """
+        rects = [Rect(box.x + d.rect.x, box.y + d.rect.y, d.rect.w, d.rect.h) for d in digits]
+        self._history.append((probs, rects))
+        counts = collections.Counter(len(p) for p, _ in self._history if len(p))
+        if not counts:
             return
-        combined = np.mean(same, axis=0) * (len(same) / len(self._history))
+        count = max(counts, key=lambda n: (counts[n], n))  # ties: more digits (a dropout loses one)
+        same = [(p, r) for p, r in self._history if len(p) == count]
+        if len(same) * 2 <= self._history.maxlen:
+            return
+        combined = sum(p for p, _ in same) / len(self._history)  # absent frames count as zeros
         best = np.argmax(combined, axis=1)
         confs = combined[np.arange(len(best)), best]
         shown = confs >= self.settings.min_confidence
         result.readings = [
-            DigitReading(Rect(box.x + d.rect.x, box.y + d.rect.y, d.rect.w, d.rect.h), int(b) if s else None, float(c))
-            for d, b, c, s in zip(digits, best, confs, shown, strict=True)
+            DigitReading(r, int(b) if s else None, float(c))
+            for r, b, c, s in zip(same[-1][1], best, confs, shown, strict=True)
         ]
         result.probs = combined[0]
         result.confidence = float(confs.min())

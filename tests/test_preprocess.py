@@ -104,6 +104,17 @@ def test_multi_mode_reads_digits_left_to_right():
     assert [d.rect.x for d in digits] == sorted(d.rect.x for d in digits)
 
 
+def test_multi_mode_ignores_dots_and_columns_of_debris():
+    mask = blank(200, 400)
+    for x in (40, 160):
+        draw_seven(mask, x, 50, size=90)
+    cv2.line(mask, (140, 110), (140, 140), 255, 7)  # a stray tick between the digits, under half their height
+    for y in range(20, 190, 28):  # dashes stacked like a pale ruled line's remains, far right
+        cv2.line(mask, (300, y), (330, y), 255, 3)
+    digits = preprocess.find_digits(mask, multi=True)
+    assert [round(d.rect.x, -1) for d in digits] == [40, 160]  # the two sevens, nothing else
+
+
 def test_auto_threshold_finds_ink_from_dim_to_bright_and_under_a_shadow():
     ink = draw_seven(blank())
     x = np.linspace(0, 1, 200, dtype=np.float32)[None, :]

@@ -48,6 +48,21 @@ def test_result_json_is_the_headless_contract(cnn, mnist_sample):
     assert row["threshold"] == 90 and len(row["probs"]) == 10 and abs(sum(row["probs"]) - 1) < 1e-3
 
 
+def test_number_mode_reads_a_number_and_holds_it_through_a_dropout(cnn, mnist_sample):
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    picks = [int(np.flatnonzero(y == d)[0]) for d in (4, 0, 7)]
+    rng = np.random.default_rng(15)
+    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0)
+    frames = synth.render_frames([x[i] for i in picks], cond, 6, rng, box=(400, 200))
+    blank = synth.render_frames([], cond, 1, rng, box=(400, 200))
+    settings = Settings(box=(400, 200), multi=True)
+    results = read_clip(Recognizer(cnn, settings), frames + blank)
+    assert [r.number for r in results[3:6]] == ["407"] * 3 and len(results[5].readings) == 3
+    assert results[6].number == "407"  # one frame without ink (a dropout) does not blank the number
+    assert results[6].to_json()["number"] == "407"
+    assert read_clip(Recognizer(cnn, settings), blank * 6)[-1].number == ""
+
+
 @pytest.mark.parametrize("shape", [(480, 640, 3), (240, 320, 3), (720, 1280, 3), (150, 150, 3)])
 def test_any_frame_size(cnn, shape):
     frame = np.full(shape, 200, np.uint8)
