@@ -324,20 +324,21 @@ def find_digit_groups(
         groups = _column_groups(stats, keep)
     else:
         groups = [_neighbourhood_group(stats, keep)]
-    out = []
+    digits = []
     for group in groups:
         rect = _union_rect(stats[group])
-        ink = int(stats[group, cv2.CC_STAT_AREA].sum())
+        areas = stats[group, cv2.CC_STAT_AREA]
+        ink = int(areas.sum())
         if not _looks_like_digit(rect, ink, mask.shape):
             continue
-        if multi and stats[group, cv2.CC_STAT_AREA].max() < MIN_MAIN_PIECE * ink:
+        if multi and areas.max() < MIN_MAIN_PIECE * ink:
             continue
-        out.append((rect, _select(labels[rect.slices()], group, len(stats))))
-    if multi and out:  # the digits of a number are about equally tall: dots and stray pieces are not
-        tallest = max(rect.h for rect, _ in out)
-        out = [(rect, patch) for rect, patch in out if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest]
-    out.sort(key=lambda item: item[0].x)
-    return out
+        digits.append((rect, group))
+    if multi and digits:  # the digits of a number are about equally tall: dots and stray pieces are not
+        tallest = max(rect.h for rect, _ in digits)
+        digits = [(rect, group) for rect, group in digits if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest]
+    digits.sort(key=lambda item: item[0].x)
+    return [(rect, _select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
 
 
 def _select(labels: np.ndarray, group: np.ndarray, n_labels: int) -> np.ndarray:
