@@ -166,6 +166,7 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             status.fps = fps.tick()
         return 0
     finally:
+        recognizer.close()
         cv2.destroyAllWindows()
 
 

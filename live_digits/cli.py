@@ -188,7 +188,8 @@ def _main(argv: list[str] | None) -> int:
             return app.run_headless(source, recognizer, out, options)
         if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
-        return app.run_window(source, Recognizer(None, settings), lambda: model.load(args.model), out, options)
+        recognizer = Recognizer(None, settings, overlap=True)  # the model runs beside the drawing
+        return app.run_window(source, recognizer, lambda: model.load(args.model), out, options)
 
 
 if __name__ == "__main__":

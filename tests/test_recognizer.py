@@ -63,6 +63,30 @@ def test_number_mode_reads_a_number_and_holds_it_through_a_dropout(cnn, mnist_sa
     assert read_clip(Recognizer(cnn, settings), blank * 6)[-1].number == ""
 
 
+@pytest.mark.parametrize("multi", [False, True])
+def test_overlapped_inference_is_the_same_reading_one_frame_later(cnn, mnist_sample, multi):
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    picks = [int(np.flatnonzero(y == d)[0]) for d in ((4, 0, 7) if multi else (3,))]
+    rng = np.random.default_rng(16)
+    cond = synth.random_conditions(rng, exposure=1.0, ruled=False, digit_height=0.5 if multi else 0.6)
+    box = (400, 200) if multi else (200, 200)
+    frames = synth.render_frames([x[i] for i in picks], cond, 7, rng, box=box)
+    frames += synth.render_frames([], cond, 5, rng, box=box)  # then blank paper: the reading must go
+    settings = Settings(box=box, multi=multi)
+    in_step = read_clip(Recognizer(cnn, settings), frames)
+    overlapped = Recognizer(cnn, settings, overlap=True)
+    lagged = read_clip(overlapped, frames)
+    overlapped.close()
+    assert lagged[0].digit is None and not lagged[0].probs.any()  # nothing classified yet
+    for now, before in zip(lagged[1:], in_step[:-1], strict=True):
+        np.testing.assert_allclose(now.probs, before.probs, atol=1e-6)
+        assert (now.digit, now.number) == (before.digit, before.number)
+        assert [r.rect for r in now.readings] == [r.rect for r in before.readings]
+    shown = [(r.number if multi else r.digit) for r in (in_step[5], lagged[6], lagged[-1])]
+    assert shown == (["407", "407", ""] if multi else [3, 3, None])
+    np.testing.assert_array_equal(lagged[4].mask, in_step[4].mask)  # the picture itself is not late
+
+
 @pytest.mark.parametrize("shape", [(480, 640, 3), (240, 320, 3), (720, 1280, 3), (150, 150, 3)])
 def test_any_frame_size(cnn, shape):
     frame = np.full(shape, 200, np.uint8)
