@@ -7,6 +7,7 @@ changes state; `compose` returns a new BGR image.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -32,13 +33,34 @@ class Status:
     ended: bool = False  # a file source has no more frames; the last one stays
 
 
-def _text(img, text, org, scale=0.5, color=WHITE, thickness=1, backdrop=False) -> None:
-    """Anti-aliased text; on the camera view a dark box behind it keeps it readable."""
-    if backdrop:
-        (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
-        x, y = org
-        cv2.rectangle(img, (x - 3, y - h - 4), (x + w + 3, y + base + 2), (0, 0, 0), -1)
-    cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
+def _text(img, text, org, scale=0.5, color=WHITE, thickness=1, background: int | None = None) -> None:
+    """Anti-aliased text at baseline-left `org`.
+
+    With a `background` grey level the text is drawn on a box of that level, rendered once
+    and then copied (labels repeat frame after frame; rendering them costs ~4x the copy):
+    0 is a black box that keeps text readable on the camera view, DARK_LEVEL matches the
+    panel. With None the text is drawn over whatever is there (a label on a bar).
+    """
+    if background is None:
+        cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
+        return
+    label, (ox, oy) = _label(text, scale, color, thickness, background)
+    x, y = org[0] - ox, org[1] - oy  # the label's top-left corner in img
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + label.shape[1], img.shape[1]), min(y + label.shape[0], img.shape[0])
+    if x1 > x0 and y1 > y0:
+        img[y0:y1, x0:x1] = label[y0 - y : y1 - y, x0 - x : x1 - x]
+
+
+@functools.lru_cache(maxsize=512)
+def _label(text: str, scale: float, color: tuple, thickness: int, background: int) -> tuple[np.ndarray, tuple]:
+    """`text` rendered on a box of grey `background` with a 3-px margin, and its baseline origin."""
+    (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
+    label = np.full((h + base + 7, w + 7, 3), background, np.uint8)
+    origin = (3, h + 4)
+    cv2.putText(label, text, origin, FONT, scale, color, thickness, cv2.LINE_AA)
+    label.flags.writeable = False  # shared by every frame that shows this text
+    return label, origin
 
 
 def draw_frame(out: np.ndarray, result: Result, status: Status) -> None:
@@ -49,16 +71,16 @@ def draw_frame(out: np.ndarray, result: Result, status: Status) -> None:
     for r in result.readings:
         cv2.rectangle(out, (r.rect.x, r.rect.y), (r.rect.x + r.rect.w, r.rect.y + r.rect.h), AMBER, 1)
         if r.digit is not None:
-            _text(out, str(r.digit), (r.rect.x, max(16, r.rect.y - 6)), 0.6, AMBER, 2, backdrop=True)
+            _text(out, str(r.digit), (r.rect.x, max(16, r.rect.y - 6)), 0.6, AMBER, 2, background=0)
     if shown:
-        _text(out, shown, (b.x + 4, max(40, b.y - 14)), 1.4, GREEN, 3, backdrop=True)
-        _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 52, max(20, b.y - 14)), 0.6, GREEN, 1, True)
+        _text(out, shown, (b.x + 4, max(40, b.y - 14)), 1.4, GREEN, 3, background=0)
+        _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 52, max(20, b.y - 14)), 0.6, GREEN, 1, background=0)
     elif not result.model_ready:
-        _text(out, "loading model...", (b.x + 4, max(20, b.y - 14)), 0.6, AMBER, 1, backdrop=True)
+        _text(out, "loading model...", (b.x + 4, max(20, b.y - 14)), 0.6, AMBER, 1, background=0)
     if status.show_help:
-        _text(out, HELP, (8, out.shape[0] - 10), 0.45, backdrop=True)
+        _text(out, HELP, (8, out.shape[0] - 10), 0.45, background=0)
     if status.message:
-        _text(out, status.message, (8, 24), 0.6, AMBER, 2, backdrop=True)
+        _text(out, status.message, (8, 24), 0.6, AMBER, 2, background=0)
 
 
 def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
@@ -72,19 +94,19 @@ def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
     small = cv2.resize(mask, (mw, mh), interpolation=cv2.INTER_NEAREST)  # binary: nearest is exact enough
     panel[y : y + mh, 10 : 10 + mw] = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
     y += mh + 18
-    _text(panel, "model input", (10, y), 0.45, GREY)
+    _text(panel, "model input", (10, y), 0.45, GREY, background=DARK_LEVEL)
     y += 6
     if result.model_input is not None:
         big = cv2.resize((result.model_input * 255).astype(np.uint8), (112, 112), interpolation=cv2.INTER_NEAREST)
         panel[y : y + 112, 10:122] = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)
     else:
         cv2.rectangle(panel, (10, y), (121, y + 111), GREY, 1)
-        _text(panel, "no digit", (30, y + 60), 0.45, GREY)
+        _text(panel, "no digit", (30, y + 60), 0.45, GREY, background=DARK_LEVEL)
     y += 112 + 10
     for digit, p in result.top(3) if result.probs.any() else []:
         cv2.rectangle(panel, (30, y), (30 + int(170 * p), y + 14), GREEN if digit == result.digit else GREY, -1)
-        _text(panel, str(digit), (12, y + 12), 0.45)
-        _text(panel, f"{100 * p:.0f}%", (34, y + 12), 0.4)
+        _text(panel, str(digit), (12, y + 12), 0.45, background=DARK_LEVEL)
+        _text(panel, f"{100 * p:.0f}%", (34, y + 12), 0.4)  # over the bar: drawn, not copied
         y += 20
     y += 8
     thr = f"thr auto ({result.threshold_level:.2f})" if not result.threshold else f"thr manual {result.threshold}"
@@ -97,7 +119,7 @@ def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
         lines += [" ".join(counts[i : i + 5]) for i in range(0, len(counts), 5)]
     for line in lines:
         if y < height - 4:
-            _text(panel, line, (10, y + 12), 0.45)
+            _text(panel, line, (10, y + 12), 0.45, background=DARK_LEVEL)
         y += 20
 
 
