@@ -25,6 +25,7 @@ AUTO_MIN_CONTRAST = 0.12
 AUTO_NOISE_SIGMAS = 4.0
 AUTO_MAX_CONTRAST = 0.5
 LINE_RUN = 7  # ink runs across a ruled line at least this long are pen strokes, not the line
+PAPER_LEVELS = np.maximum(np.arange(256, dtype=np.float32), 1.0)  # paper grey level -> divisor, never 0
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
 MIN_HEIGHT_IN_NUMBER = 0.5  # in a number, a piece under half the tallest digit's height is not a digit
 # In a number, a column of pieces none of which holds this share of the ink is debris
@@ -128,13 +129,12 @@ def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float,
     the paper's brightness), which keeps blank or noisy paper blank.
     """
     otsu, _ = cv2.threshold(darkness, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    level = float(np.clip(otsu / 255.0, AUTO_MIN_CONTRAST, AUTO_MAX_CONTRAST))
+    level = min(max(otsu / 255.0, AUTO_MIN_CONTRAST), AUTO_MAX_CONTRAST)  # np.clip: 8 us on a scalar
     d = darkness[::4, ::4].ravel().astype(np.float32) / 255.0  # a sample is plenty here
     b = background[::4, ::4].ravel().astype(np.float32)
     residual = (d * b)[d <= _quantile(d, 0.75)]  # gray levels below the paper, ink excluded
     sigma = 1.4826 * _quantile(np.abs(residual - _quantile(residual, 0.5)), 0.5)  # robust std (MAD)
-    paper_levels = np.maximum(np.arange(256, dtype=np.float32), 1.0)
-    floor = np.maximum(level, AUTO_NOISE_SIGMAS * sigma / paper_levels)
+    floor = np.maximum(level, AUTO_NOISE_SIGMAS * sigma / PAPER_LEVELS)
     lut = np.floor(np.minimum(floor, 1.0) * 255.0).astype(np.uint8)
     return level, cv2.LUT(background, lut)
 
