@@ -38,7 +38,7 @@ def parse_box(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _int_range(lo: int, hi: int):
+def int_range(lo: int, hi: int):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -81,13 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default="cnn", help="'cnn' (default), 'dense', or a path to a model's .json/.tflite/.keras"
     )
-    p.add_argument("--threshold", type=_int_range(0, 255), default=0, help="start threshold, 0 = automatic (default)")
+    p.add_argument("--threshold", type=int_range(0, 255), default=0, help="start threshold, 0 = automatic (default)")
     p.add_argument(
         "--box", type=parse_box, default=None, help="crop box WxH, centred (default 200x200; 400x200 with --multi)"
     )
     p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
     p.add_argument(
-        "--window", type=_int_range(1, 60), default=5, help="frames whose predictions are combined (default 5)"
+        "--window", type=int_range(1, 60), default=5, help="frames whose predictions are combined (default 5)"
     )
     p.add_argument(
         "--min-confidence",
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write the per-frame JSON lines to this file ('-' = stdout; default with --no-gui)")
     p.add_argument("--save-dir", type=Path, default=Path("."), help="where q saves the crop (default: current folder)")
     p.add_argument("--samples-dir", type=Path, help="where keys 0-9 save samples (default: per-user data folder)")
-    p.add_argument("--max-frames", type=_int_range(1, 10**9), help="stop after this many frames")
+    p.add_argument("--max-frames", type=int_range(1, 10**9), help="stop after this many frames")
     p.add_argument("--loop", action="store_true", help="restart a video file or folder at its end (window only)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     return p

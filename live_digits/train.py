@@ -138,7 +138,9 @@ def train(
     With `members` > 1, that many networks are trained with seeds seed, seed + 1, ...
     (different initialisation and augmentation) and averaged into one model. Each keeps
     its epoch with the best validation accuracy (validation images come from the
-    training set; the test set is never looked at here).
+    training set; the test set is never looked at here). With no validation images,
+    every image is trained on and each network keeps its last epoch (the learning rate
+    has decayed by then): the final fit once the recipe has been validated.
     """
     xv = datasets.mnist_to_inputs(x_val)
     nets, infos = [], []
@@ -149,8 +151,10 @@ def train(
     if members == 1:
         return nets[0], infos[0]
     combined = ensemble(nets)
-    val_accuracy = float(np.mean(np.argmax(combined.predict(xv, verbose=0), axis=1) == y_val))
-    log.info("%d-member ensemble: validation accuracy %.2f%%", members, 100 * val_accuracy)
+    val_accuracy = None
+    if len(y_val):
+        val_accuracy = float(np.mean(np.argmax(combined.predict(xv, verbose=0), axis=1) == y_val))
+        log.info("%d-member ensemble: validation accuracy %.2f%%", members, 100 * val_accuracy)
     return combined, {"val_accuracy": val_accuracy, "members": infos, "best_epoch": [i["best_epoch"] for i in infos]}
 
 
@@ -172,6 +176,9 @@ def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, seed, batch_si
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
+    if not len(y_val):  # the final fit on every image: keep the last epoch
+        history = model.fit(xs, ys, batch_size=batch_size, epochs=epochs, verbose=verbose)
+        return model, {"val_accuracy": None, "best_epoch": epochs, "history": history.history}
     best = _best_weights_callback()
     history = model.fit(
         xs,

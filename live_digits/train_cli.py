@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from live_digits import datasets
-from live_digits.cli import OneLineParser
+from live_digits.cli import OneLineParser, int_range
 from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
@@ -36,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override the default number of epochs")
     p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
     p.add_argument("--members", type=int, help="networks trained from different seeds and averaged (cnn: 2)")
-    p.add_argument("--val-per-class", type=int, default=50, help="training images per digit held out for validation")
+    p.add_argument(
+        "--val-per-class",
+        type=int_range(0, 1000),
+        default=50,
+        help="training images per digit held out to pick each network's best epoch (0: train on all, keep the last)",
+    )
     p.add_argument("--seed", type=int, default=0)
     tune = p.add_argument_group("fine-tuning on your own handwriting")
     tune.add_argument(
@@ -88,7 +93,8 @@ def _train(args, argv: list[str]) -> int:
             meta["mnist_test"] = {"accuracy": round(acc, 5), "images": int(len(data["y_test"]))}
             log.info("%s: MNIST test accuracy %.2f%%", kind, 100 * acc)
         path = train.save_model(net, args.out, kind, meta)
-        log.info("%s: wrote %s (validation accuracy %.2f%%)", kind, path, 100 * info["val_accuracy"])
+        val = info["val_accuracy"]
+        log.info("%s: wrote %s (%s)", kind, path, "no validation" if val is None else f"validation {100 * val:.2f}%")
     return 0
 
 
@@ -102,10 +108,10 @@ def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
         "augmented_copies": settings["copies"],
         "epochs": settings["epochs"],
         "best_epoch": info["best_epoch"],
-        "validation_accuracy": round(info["val_accuracy"], 5),
+        "validation_accuracy": _rounded(info["val_accuracy"]),
     }
     if members > 1:
-        training["member_validation_accuracy"] = [round(m["val_accuracy"], 5) for m in info["members"]]
+        training["member_validation_accuracy"] = [_rounded(m["val_accuracy"]) for m in info["members"]]
     return {
         "name": kind,
         "architecture": kind,
@@ -116,6 +122,10 @@ def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
         "files": {"keras": f"{kind}.keras", "tflite": f"{kind}.tflite"},
         "training": training,
     }
+
+
+def _rounded(accuracy: float | None) -> float | None:
+    return None if accuracy is None else round(accuracy, 5)
 
 
 def _fine_tune(args, argv: list[str]) -> int:
