@@ -40,7 +40,11 @@ CHECKED_KEYS = ("shape", "scale", "polarity")
 
 @dataclass
 class Model:
-    """A loaded classifier: `predict(batch (N, 28, 28) float32) -> probs (N, 10) float32`."""
+    """A loaded classifier: `predict(batch (N, 28, 28) float32) -> probs (N, 10) float32`.
+
+    One interpreter inside: call `predict` from one thread at a time (the window's
+    recognizer calls it only from its worker thread).
+    """
 
     name: str
     metadata: dict
