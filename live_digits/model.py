@@ -165,7 +165,7 @@ def _litert_predictor(path: Path):
             state["batch"] = len(batch)
         interpreter.set_tensor(inp, batch)
         interpreter.invoke()
-        return interpreter.get_tensor(out).copy()
+        return interpreter.get_tensor(out)  # already a copy: the next invoke cannot change it
 
     return predict
 
