@@ -176,19 +176,19 @@ def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, seed, batch_si
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
-    if not len(y_val):  # the final fit on every image: keep the last epoch
-        history = model.fit(xs, ys, batch_size=batch_size, epochs=epochs, verbose=verbose)
-        return model, {"val_accuracy": None, "best_epoch": epochs, "history": history.history}
+    validated = len(y_val) > 0  # else the final fit on every image: keep the last epoch
     best = _best_weights_callback()
     history = model.fit(
         xs,
         ys,
         batch_size=batch_size,
         epochs=epochs,
-        validation_data=(xv, y_val.astype(np.int64)),
-        callbacks=[best],
+        validation_data=(xv, y_val.astype(np.int64)) if validated else None,
+        callbacks=[best] if validated else [],
         verbose=verbose,
     )
+    if not validated:
+        return model, {"val_accuracy": None, "best_epoch": epochs, "history": history.history}
     model.set_weights(best.weights)
     return model, {"val_accuracy": best.best, "best_epoch": best.epoch, "history": history.history}
 
