@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 INPUT_SIZE = 28  # side of the model input
+DEFAULT_BOX = (200, 200)  # (width, height) of the centred crop read for one digit
 FIT_SIZE = 20  # MNIST fits the digit's bounding box into 20x20 ...
 CENTRE = 14.0  # ... and puts its centre of mass at pixel (14, 14) of the 28x28 field
 MIN_STROKE = 1.8  # strokes thinner than this at the 20x20 scale are thickened ...
@@ -390,6 +391,18 @@ def find_digits(mask: np.ndarray, multi: bool = False) -> list[Digit]:
     if clean is not None:
         mask, labelled = clean, _components(clean)
     return [Digit(rect, normalise_patch(patch)) for rect, patch in find_digit_groups(mask, multi, labelled)]
+
+
+def read_box(
+    frame: np.ndarray, box_size: tuple[int, int], threshold: int = 0, multi: bool = False
+) -> tuple[Rect, np.ndarray, float, list[Digit]]:
+    """A camera frame -> (its centred box, the box's ink mask, the threshold level, the digits in it).
+
+    The one path from a frame to model inputs: the live loop and training both take it.
+    """
+    box = centred_box(frame.shape, box_size)
+    mask, level = threshold_ink(to_gray(frame[box.slices()]), threshold)
+    return box, mask, level, find_digits(mask, multi=multi)
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:

@@ -32,7 +32,7 @@ NO_PROBS = np.zeros(10, np.float32)
 class Settings:
     """Everything that shapes recognition; built once from the command line."""
 
-    box: tuple[int, int] = (200, 200)  # (width, height) of the centred crop
+    box: tuple[int, int] = preprocess.DEFAULT_BOX  # (width, height) of the centred crop
     threshold: int = 0  # 0 = automatic, 1..255 = fixed gray level (ink = gray < level)
     window: int = 5  # frames whose probabilities are combined
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: cli.py)
@@ -134,10 +134,7 @@ class Recognizer:
 
     def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
         threshold = self.settings.threshold if threshold is None else int(threshold)
-        box = preprocess.centred_box(frame.shape, self.settings.box)
-        gray = preprocess.to_gray(frame[box.slices()])
-        mask, level = preprocess.threshold_ink(gray, threshold)
-        digits = preprocess.find_digits(mask, multi=self.multi)
+        box, mask, level, digits = preprocess.read_box(frame, self.settings.box, threshold, self.multi)
         result = Result(
             frame=self.frames,
             digit=None,
