@@ -9,15 +9,18 @@ so the model learns the live crops' distribution, not only MNIST's.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
+import multiprocessing
+import os
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from live_digits import datasets, preprocess
+from live_digits import datasets, preprocess, synth
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,51 @@ def augmented_inputs(x: np.ndarray, copies: int, seed: int) -> np.ndarray:
     return out
 
 
+def filmed_inputs(x: np.ndarray, copies: int, seed: int, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`copies` model inputs per image, each filmed by the rendered webcam and read by the live path.
+
+    Mask augmentation stops at the threshold; this goes the whole way: the digit's pen path
+    redrawn with a random pen on rendered paper (ink, ruling, light, blur, noise, shake, JPEG,
+    as `synth.random_conditions` draws them), then `preprocess.read_box`, the live loop's own
+    threshold, line removal, segmentation and normalisation. What the model learns is then
+    exactly what the live loop feeds it. Returns (inputs float32 (M, 28, 28), index of each
+    input's source image): a digit the live path loses (too faint to find) is left out.
+    Rendering costs ~12 ms per input, so the copies are shared among `workers` processes.
+    """
+    streams = np.random.SeedSequence(seed).spawn(copies)
+    tasks = [(x, stream) for stream in streams]
+    workers = min(copies, workers or os.cpu_count() or 1)
+    if workers <= 1:
+        parts = [_film_copy(task) for task in tasks]
+    else:  # spawn, not fork: the parent may already run TensorFlow's threads
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            parts = list(pool.map(_film_copy, tasks))
+    empty = np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    inputs = np.concatenate([empty] + [images for images, _ in parts])
+    return inputs, np.concatenate([np.zeros(0, np.int64)] + [index for _, index in parts])
+
+
+FILM_FRAME = (240, 240)  # the 200x200 box with room around it for shake and light falloff
+
+
+def _film_copy(task: tuple[np.ndarray, np.random.SeedSequence]) -> tuple[np.ndarray, np.ndarray]:
+    """One filmed copy of every image in x (a worker process's share of `filmed_inputs`)."""
+    x, stream = task
+    cv2.setNumThreads(1)  # one process per core already
+    rng = np.random.default_rng(stream)
+    images, index = [], []
+    for i, image in enumerate(x):
+        cond = synth.random_conditions(rng, desk_side="none", desk_frac=0.0)  # no desk in a small frame
+        frame = synth.render_frames([image], cond, 1, rng, frame_size=FILM_FRAME)[0]
+        digits = preprocess.read_box(frame, preprocess.DEFAULT_BOX)[3]
+        if digits:
+            images.append(digits[0].image)
+            index.append(i)
+    shape = (len(images), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE)
+    return np.asarray(images, np.float32).reshape(shape), np.asarray(index, np.int64)
+
+
 # ----------------------------------------------------------------------------- training
 
 
@@ -128,12 +176,16 @@ def train(
     y_val: np.ndarray,
     epochs: int,
     copies: int,
+    filmed: int = 0,
     seed: int = 0,
     members: int = 1,
     batch_size: int = 128,
     verbose: int = 2,
 ):
     """Train one architecture on raw MNIST-style images; returns (model, info dict).
+
+    Each image is used as is, in `copies` mask-augmented versions and in `filmed` versions
+    filmed by the rendered webcam (`filmed_inputs`).
 
     With `members` > 1, that many networks are trained with seeds seed, seed + 1, ...
     (different initialisation and augmentation) and averaged into one model. Each keeps
@@ -145,7 +197,7 @@ def train(
     xv = datasets.mnist_to_inputs(x_val)
     nets, infos = [], []
     for k in range(members):
-        net, info = _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, seed + k, batch_size, verbose)
+        net, info = _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, seed + k, batch_size, verbose)
         nets.append(net)
         infos.append(info)
     if members == 1:
@@ -158,15 +210,16 @@ def train(
     return combined, {"val_accuracy": val_accuracy, "members": infos, "best_epoch": [i["best_epoch"] for i in infos]}
 
 
-def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, seed, batch_size, verbose):
+def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, seed, batch_size, verbose):
     import keras
 
     keras.utils.set_random_seed(seed)
     t0 = time.time()
     clean = datasets.mnist_to_inputs(x_train)
     aug = augmented_inputs(x_train, copies, seed)
-    xs = np.concatenate([clean, aug])
-    ys = np.concatenate([y_train] * (copies + 1)).astype(np.int64)
+    film, source = filmed_inputs(x_train, filmed, seed)
+    xs = np.concatenate([clean, aug, film])
+    ys = np.concatenate([y_train] * (copies + 1) + [y_train[source]]).astype(np.int64)
     log.info("prepared %d training inputs in %.0f s", len(xs), time.time() - t0)
     model = build_model(kind)
     steps = epochs * int(np.ceil(len(xs) / batch_size))

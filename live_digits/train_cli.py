@@ -15,9 +15,9 @@ from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
-DEFAULTS = {  # per architecture: augmented copies of each training image, epochs, networks averaged
-    "dense": {"copies": 20, "epochs": 30, "members": 1},
-    "cnn": {"copies": 30, "epochs": 25, "members": 2},
+DEFAULTS = {  # per architecture: augmented and filmed copies of each training image, epochs, networks averaged
+    "dense": {"copies": 20, "filmed": 0, "epochs": 30, "members": 1},
+    "cnn": {"copies": 24, "filmed": 8, "epochs": 25, "members": 2},
 }
 
 
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("models"), help="folder to write NAME.keras/.tflite/.json into")
     p.add_argument("--epochs", type=int, help="override the default number of epochs")
     p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
+    p.add_argument(
+        "--filmed",
+        type=int_range(0, 1000),
+        help="copies per training image filmed by the rendered webcam and read by the live path (cnn: 8)",
+    )
     p.add_argument("--members", type=int, help="networks trained from different seeds and averaged (cnn: 2)")
     p.add_argument(
         "--val-per-class",
@@ -106,6 +111,7 @@ def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
     one = net.get_layer("member_0") if members > 1 else net
     training = {
         "augmented_copies": settings["copies"],
+        "filmed_copies": settings["filmed"],
         "epochs": settings["epochs"],
         "best_epoch": info["best_epoch"],
         "validation_accuracy": _rounded(info["val_accuracy"]),

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT
 
-from live_digits import model
+from live_digits import model, train
 
 
-@pytest.mark.parametrize("members, val_per_class", [(1, 5), (2, 5), (2, 0)])
-def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, val_per_class):
+@pytest.mark.parametrize("members, val_per_class, filmed", [(1, 5, 1), (2, 5, 0), (2, 0, 0)])
+def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, val_per_class, filmed):
     args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
-    args += ["--members", str(members), "--val-per-class", str(val_per_class)]
+    args += ["--members", str(members), "--val-per-class", str(val_per_class), "--filmed", str(filmed)]
     proc = subprocess.run(
         [sys.executable, "-m", "live_digits.train_cli", *args, "--out", str(tmp_path)],
         capture_output=True,
@@ -28,6 +28,7 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
     held_out = 10 * val_per_class
     assert meta["training"]["train_images"] == 500 - held_out and meta["training"]["validation_images"] == held_out
     assert 0.5 < meta["mnist_test"]["accuracy"] <= 1.0  # 1,000 fixture test images, two short epochs
+    assert meta["training"]["filmed_copies"] == filmed
     assert meta["members"] == members and meta["layers"][-1] == "Dense"  # a member's layers, not the wrapper's
     if members > 1:  # networks from different seeds: each validated, the average too
         assert len(meta["training"]["member_validation_accuracy"]) == members
@@ -35,3 +36,17 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
         assert meta["training"]["best_epoch"] == [2, 2] and meta["training"]["validation_accuracy"] is None
     loaded = model.load(tmp_path / "dense.json")
     assert loaded.runtime == "litert" and loaded.predict(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
+
+
+def test_filmed_inputs_are_the_live_paths_reading_of_each_labelled_digit(mnist_sample, cnn):
+    """Rendered-camera copies: labels line up with images, the live path finds nearly every
+    digit, and the work is split over processes without changing a single pixel."""
+    x, y = mnist_sample["x_train"][::25], mnist_sample["y_train"][::25]  # 20 digits, every class
+    inputs, source = train.filmed_inputs(x, copies=3, seed=4, workers=1)
+    assert inputs.dtype == np.float32 and inputs.shape[1:] == (28, 28)
+    assert 0.0 <= inputs.min() and inputs.max() <= 1.0
+    assert len(inputs) == len(source) >= 0.9 * 3 * len(x) and set(source) <= set(range(len(x)))
+    assert np.mean(cnn.predict(inputs).argmax(1) == y[source]) >= 0.85  # misaligned labels: ~10%
+    again, again_source = train.filmed_inputs(x, copies=3, seed=4, workers=2)
+    np.testing.assert_array_equal(again, inputs)
+    np.testing.assert_array_equal(again_source, source)
