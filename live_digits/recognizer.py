@@ -19,7 +19,6 @@ import collections
 import concurrent.futures
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from live_digits import preprocess
@@ -105,9 +104,6 @@ class Recognizer:
     """
 
     def __init__(self, model=None, settings: Settings = Settings(), overlap: bool = False):
-        # Per-frame images are small: OpenCV's thread pool costs more than it saves here
-        # and would compete with the model's threads (measured: ~5% of the frame time).
-        cv2.setNumThreads(1)
         self.model = model
         self.settings = settings
         self.multi = settings.multi
