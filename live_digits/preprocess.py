@@ -198,25 +198,39 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
     if not pieces.any():
         return None
     crossing = _select(labels, np.flatnonzero(pieces) + 1, len(stats))
-    span = min(h, w)
-    segments = cv2.HoughLinesP(
-        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 4
-    )
-    if segments is None:
-        return None
     bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
-    for x0, y0, x1, y1 in segments.reshape(-1, 4):
-        vertical = abs(y1 - y0) > abs(x1 - x0)
-        if np.hypot(x1 - x0, y1 - y0) >= 0.8 * (h if vertical else w):
-            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
-    if not bands.any():  # only segments too short for the box's longer side: nothing to erase
+    if not _draw_lines(crossing, bands):
         return None
+    if bands[0].any() and bands[1].any():
+        # Look for vertical lines again without the horizontal ones: else a vertical pen
+        # stroke (the stem of a 7) plus the ruled lines' pixels above and below it in
+        # the same column add up to a "line" across the box, and the stroke is erased.
+        bands[1] = 0
+        _draw_lines(cv2.subtract(crossing, bands[0]), bands, only_vertical=True)
     out = mask.copy()
     for band, kernel in zip(bands, ((1, LINE_RUN), (LINE_RUN, 1)), strict=True):
         if band.any():
             across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
             out[(band > 0) & (across == 0)] = 0
     return out
+
+
+def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = False) -> bool:
+    """Find straight lines across the box in `crossing` and draw them, 3 px wide, into `bands`
+    ([0] near-horizontal, [1] near-vertical); True if any was drawn."""
+    h, w = crossing.shape
+    span = min(h, w)
+    segments = cv2.HoughLinesP(
+        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * 0.8), maxLineGap=span // 4
+    )
+    found = False
+    for x0, y0, x1, y1 in () if segments is None else segments.reshape(-1, 4):
+        vertical = abs(y1 - y0) > abs(x1 - x0)
+        # Only segments as long as the box side they cross: shorter ones are not ruling.
+        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= 0.8 * (h if vertical else w):
+            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
+            found = True
+    return found
 
 
 def _stats_touch_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

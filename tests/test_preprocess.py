@@ -89,6 +89,26 @@ def test_ruled_lines_are_removed(angle):
     assert preprocess.normalise_crop(lines_only) is None
 
 
+@pytest.mark.parametrize("margin", [False, True])
+def test_an_upright_stroke_crossing_ruled_lines_is_kept(margin):
+    """A fine-pen 7 whose stem runs down across the ruling: the stem and the ruled lines'
+    pixels in its column together span the box like a vertical line, but the stem is ink."""
+    clean = blank()
+    cv2.line(clean, (58, 17), (104, 17), 255, 2)
+    cv2.line(clean, (104, 17), (98, 140), 255, 2)
+    ruled = clean.copy()
+    for y in range(10, 200, 28):
+        cv2.line(ruled, (0, y), (199, y), 255, 2)
+    if margin:  # a real vertical line across the ruling is still erased
+        cv2.line(ruled, (20, 0), (21, 199), 255, 2)
+    got = preprocess.normalise_crop(ruled)
+    assert got is not None
+    assert np.abs(got - preprocess.normalise_crop(clean)).mean() < 0.03
+    lines_only = ruled.copy()
+    lines_only[clean > 0] = 0
+    assert preprocess.normalise_crop(lines_only) is None
+
+
 def test_a_tall_one_is_not_mistaken_for_a_line():
     mask = blank()
     cv2.line(mask, (100, 15), (104, 185), 255, 8)
