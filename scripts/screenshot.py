@@ -37,7 +37,7 @@ def window_geometry(display: str) -> dict[str, int]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
-    p.add_argument("--settle", type=float, default=1.5, help="seconds to wait after the first recognised digit")
+    p.add_argument("--settle", type=float, default=0.6, help="seconds to wait after the first recognised digit")
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("app_args", nargs="*", help="arguments for live-digits (after --)")
     args = p.parse_args()
