@@ -134,6 +134,8 @@ def filmed_inputs(x: np.ndarray, copies: int, seed: int, workers: int | None = N
     streams = np.random.SeedSequence(seed).spawn(copies)
     tasks = [(x, stream) for stream in streams]
     workers = min(copies, workers or os.cpu_count() or 1)
+    if copies:
+        log.info("filming %d copies of %d digits on %d process(es)", copies, len(x), workers)
     if workers <= 1:
         parts = [_film_copy(task) for task in tasks]
     else:  # spawn, not fork: the parent may already run TensorFlow's threads
