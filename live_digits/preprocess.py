@@ -164,8 +164,9 @@ def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
     """Erase straight lines that cross the whole box (ruled paper, margins, sheet edges).
 
-    Only components touching two opposite borders are searched (a digit inside the box
-    never does), so a tall '1' is never mistaken for a line. Along a line, only pixels in
+    Only components touching two opposite borders, or long thin pieces of a broken line,
+    are searched, and a line must run nearly the whole box (a tall '1' does not); vertical
+    lines are looked for again without the horizontal ones. Along a line, only pixels in
     short runs across it are erased: where a pen stroke crosses the line, its pixels
     form a long run and stay, so the digit is not cut.
     """

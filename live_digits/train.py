@@ -4,7 +4,9 @@ Training images take the live path: MNIST digit -> (augmented) binary mask at cr
 resolution -> `preprocess` normalisation -> model. Augmentation models what a camera
 and a pen do to a digit *before* thresholding (shape: rotation, shear, aspect, elastic
 wobble; pen: stroke thickness; camera and threshold: blur, ragged edges, holes, specks),
-so the model learns the live crops' distribution, not only MNIST's.
+so the model learns the live crops' distribution, not only MNIST's. Filmed copies go
+the whole way: the digit written on rendered paper, filmed by the rendered webcam
+(`synth`) and read by the live path itself (`preprocess.read_box`).
 """
 
 from __future__ import annotations
