@@ -165,12 +165,12 @@ def _main(argv: list[str] | None) -> int:
     cv2.setNumThreads(1)
     _use_system_fonts(os.environ)
 
-    from live_digits import app, model, sources
+    from live_digits import app, model, preprocess, sources
     from live_digits.recognizer import Recognizer, Settings
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    box = args.box or ((400, 200) if args.multi else (200, 200))
+    box = args.box or ((400, 200) if args.multi else preprocess.DEFAULT_BOX)
     settings = Settings(
         box=box, threshold=args.threshold, window=args.window, min_confidence=args.min_confidence, multi=args.multi
     )
