@@ -40,7 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int_range(0, 1000),
         help="copies per training image filmed by the rendered webcam and read by the live path (cnn: 8)",
     )
-    p.add_argument("--members", type=int, help="networks trained from different seeds and averaged (cnn: 2)")
+    p.add_argument(
+        "--members",
+        type=int_range(1, 10),
+        help="networks trained from different seeds and averaged (cnn: 2)",
+    )
     p.add_argument(
         "--val-per-class",
         type=int_range(0, 1000),

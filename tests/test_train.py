@@ -38,6 +38,19 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
     assert loaded.runtime == "litert" and loaded.predict(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
 
 
+@pytest.mark.parametrize(
+    "args, fragment",
+    [(["--members", "0"], "--members"), (["--filmed", "-1"], "--filmed"), (["--arch", "rnn"], "--arch")],
+)
+def test_bad_training_arguments_give_one_line_and_a_hint(args, fragment):
+    proc = subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("live-digits-train: error: ") and fragment in lines[0] and "(hint: " in lines[0]
+
+
 def test_filmed_inputs_are_the_live_paths_reading_of_each_labelled_digit(mnist_sample, cnn):
     """Rendered-camera copies: labels line up with images, the live path finds nearly every
     digit, and the work is split over processes without changing a single pixel."""
