@@ -89,9 +89,17 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
     return data
 
 
-def split_train_val(x: np.ndarray, y: np.ndarray, val_per_class: int, seed: int = 0):
-    """Stratified hold-out: `val_per_class` images of each digit go to validation."""
-    rng = np.random.default_rng(seed)
+HOLDOUT_SEED = 0  # fixed: the hold-out must not change with the training seed
+
+
+def split_train_val(x: np.ndarray, y: np.ndarray, val_per_class: int):
+    """Stratified hold-out: `val_per_class` images of each digit go to validation.
+
+    The same images whatever the training seed: networks trained from different seeds are
+    compared on clips rendered from these digits (render_clips.py --split train), so none
+    of them may have trained on them.
+    """
+    rng = np.random.default_rng(HOLDOUT_SEED)
     val = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:val_per_class] for d in range(10)])
     train = np.setdiff1d(np.arange(len(y)), val)
     return (x[train], y[train]), (x[val], y[val])

@@ -80,7 +80,7 @@ def _train(args, argv: list[str]) -> int:
     data = datasets.load_mnist(args.mnist)
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "point --mnist at data with x_train/y_train")
-    (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class, args.seed)
+    (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class)
     command = "live-digits-train " + shlex.join(argv)
     for kind in ("dense", "cnn") if args.arch == "both" else (args.arch,):
         settings = {

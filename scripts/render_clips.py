@@ -96,7 +96,7 @@ def _digit_pool(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
         return data["x_test"], data["y_test"]
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "use --split test or a full mnist.npz")
-    (_, _), (x_val, y_val) = datasets.split_train_val(data["x_train"], data["y_train"], VAL_PER_CLASS, seed=0)
+    (_, _), (x_val, y_val) = datasets.split_train_val(data["x_train"], data["y_train"], VAL_PER_CLASS)
     return x_val, y_val
 
 
