@@ -254,7 +254,8 @@ def ensemble(members: list):
     """One model averaging the members' probabilities: one file, one interpreter call.
 
     Members trained from different seeds make different mistakes; averaging them fixes
-    some of each, the cheapest accuracy gain there is when training data is scarce.
+    some of each. On the held-out webcam clips two CNNs read no better than one (README,
+    "One network, not two"), so the default is one network: this is for experiments.
     """
     import keras
 
