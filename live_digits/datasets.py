@@ -89,6 +89,7 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
     return data
 
 
+HOLDOUT_PER_CLASS = 50  # training's default hold-out, and the digits render_clips --split train draws
 HOLDOUT_SEED = 0  # fixed: the hold-out must not change with the training seed
 
 

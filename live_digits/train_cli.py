@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--val-per-class",
         type=int_range(0, 1000),
-        default=50,
+        default=datasets.HOLDOUT_PER_CLASS,
         help="training images per digit held out to pick each network's best epoch (0: train on all, keep the last)",
     )
     p.add_argument("--seed", type=int, default=0)

@@ -27,7 +27,7 @@ except ImportError:  # run from a checkout that is not pip-installed
     from live_digits import datasets, synth
     from live_digits.errors import UserError
 
-VAL_PER_CLASS = 50  # the training hold-out that --split train draws from (must match training's)
+VAL_PER_CLASS = datasets.HOLDOUT_PER_CLASS  # the training hold-out that --split train draws from
 MULTI_BOX = (400, 200)
 FRAME_SIZE = (640, 480)  # what the webcam delivers
 
