@@ -170,7 +170,7 @@ def _main(argv: list[str] | None) -> int:
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    box = args.box or ((400, 200) if args.multi else preprocess.DEFAULT_BOX)
+    box = args.box or (preprocess.NUMBER_BOX if args.multi else preprocess.DEFAULT_BOX)
     settings = Settings(
         box=box, threshold=args.threshold, window=args.window, min_confidence=args.min_confidence, multi=args.multi
     )

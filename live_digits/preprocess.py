@@ -15,6 +15,7 @@ import numpy as np
 
 INPUT_SIZE = 28  # side of the model input
 DEFAULT_BOX = (200, 200)  # (width, height) of the centred crop read for one digit
+NUMBER_BOX = (400, 200)  # ... and for a number (--multi): room for several digits side by side
 FIT_SIZE = 20  # MNIST fits the digit's bounding box into 20x20 ...
 CENTRE = 14.0  # ... and puts its centre of mass at pixel (14, 14) of the 28x28 field
 MIN_STROKE = 1.8  # strokes thinner than this at the 20x20 scale are thickened ...

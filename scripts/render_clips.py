@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from live_digits import datasets, synth
+    from live_digits import datasets, preprocess, synth
     from live_digits.errors import UserError
 except ImportError:  # run from a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from live_digits import datasets, synth
+    from live_digits import datasets, preprocess, synth
     from live_digits.errors import UserError
 
 VAL_PER_CLASS = datasets.HOLDOUT_PER_CLASS  # the training hold-out that --split train draws from
-MULTI_BOX = (400, 200)
+MULTI_BOX = preprocess.NUMBER_BOX  # the box live-digits --multi reads by default
 FRAME_SIZE = (640, 480)  # what the webcam delivers
 
 
