@@ -242,9 +242,15 @@ def _stats_touch_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray
 
 
 def _union_rect(stats: np.ndarray) -> Rect:
-    x0, y0 = stats[:, 0].min(), stats[:, 1].min()
-    x1, y1 = (stats[:, 0] + stats[:, 2]).max(), (stats[:, 1] + stats[:, 3]).max()
-    return Rect(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    return _union_of(stats[:, :4].tolist())
+
+
+def _union_of(boxes: list[list[int]]) -> Rect:
+    """The rect around (x, y, w, h) boxes. Plain Python: a digit has a handful of pieces,
+    where numpy's per-call overhead would cost more than the arithmetic."""
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
 def candidate_components(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -360,22 +366,24 @@ def find_digit_groups(
 
 def _select(labels: np.ndarray, group: np.ndarray, n_labels: int) -> np.ndarray:
     """uint8 mask, 255 where the label is in `group`: a lookup table, ~6x faster than np.isin."""
+    if len(group) == 1:  # the usual digit, one stroke: a comparison is ~5x cheaper than the lookup
+        return cv2.compare(labels, int(group[0]), cv2.CMP_EQ)
     lut = np.zeros(n_labels, np.uint8)
     lut[group] = 255
     return np.take(lut, labels)
 
 
 def _neighbourhood_group(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    main = keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])]
-    group = {int(main)}
+    main = int(keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])])
+    boxes = dict(zip(keep.tolist(), stats[keep, :4].tolist(), strict=True))
+    group = {main}
     for _ in range(2):  # grow twice: pieces of pieces
-        r = _union_rect(stats[sorted(group)])
+        r = _union_of([boxes[lab] for lab in group])
         pad = max(4, int(0.5 * max(r.w, r.h)))
         x0, y0, x1, y1 = r.x - pad, r.y - pad, r.x + r.w + pad, r.y + r.h + pad
-        for lab in keep:
-            sx, sy, sw, sh = stats[lab, :4]
+        for lab, (sx, sy, sw, sh) in boxes.items():
             if sx < x1 and sx + sw > x0 and sy < y1 and sy + sh > y0:
-                group.add(int(lab))
+                group.add(lab)
     return np.array(sorted(group))
 
 
