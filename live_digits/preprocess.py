@@ -190,16 +190,10 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.ndarray | None:
     """`remove_ruled_lines` on an already labelled mask; None when there is no line."""
     h, w = mask.shape
-    x, y, cw, ch, area = (stats[1:, i] for i in range(5))
-    spans = ((x == 0) & (x + cw == w)) | ((y == 0) & (y + ch == h))
-    spans &= area < 0.3 * mask.size  # a line is thin; a hand or shadow is not
-    # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
-    flat = (cw >= 0.15 * w) & (ch <= np.maximum(4, 0.15 * cw))
-    upright = (ch >= 0.15 * h) & (cw <= np.maximum(4, 0.15 * ch))
-    pieces = spans | flat | upright
-    if not pieces.any():
+    pieces = _line_pieces(stats, (h, w))
+    if not pieces:
         return None
-    crossing = _select(labels, np.flatnonzero(pieces) + 1, len(stats))
+    crossing = _select(labels, np.array(pieces), len(stats))
     bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
     if not _draw_lines(crossing, bands):
         return None
@@ -215,6 +209,24 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
             across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
             out[(band > 0) & (across == 0)] = 0
     return out
+
+
+def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
+    """Labels of the components that may be (part of) a ruled line: spanning the box, or
+    long and thin. Each is at least 15% of the box across, so only those few rows are
+    looked at, in plain Python (numpy's per-call overhead dominates on a few rows)."""
+    h, w = shape
+    size = h * w
+    long = np.flatnonzero((stats[1:, 2] >= 0.15 * w) | (stats[1:, 3] >= 0.15 * h)) + 1
+    pieces = []
+    for label, (x, y, cw, ch, area) in zip(long.tolist(), stats[long].tolist(), strict=True):
+        spans = ((x == 0 and x + cw == w) or (y == 0 and y + ch == h)) and area < 0.3 * size  # thin, not a hand
+        # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
+        flat = cw >= 0.15 * w and ch <= max(4, 0.15 * cw)
+        upright = ch >= 0.15 * h and cw <= max(4, 0.15 * ch)
+        if spans or flat or upright:
+            pieces.append(label)
+    return pieces
 
 
 def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = False) -> bool:
