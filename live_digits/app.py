@@ -133,7 +133,10 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
                 recognizer.model = loader.model
             if loader.error:
                 raise loader.error
-            frame = None if status.ended else source.read()
+            # A camera decodes straight into the window image, saving a full-frame copy. Not a
+            # file: when it ends, its last frame is shown again and must not carry the overlay.
+            into = overlay.frame_area(canvas, last.shape) if source.live and canvas is not None else None
+            frame = None if status.ended else source.read(into)
             if frame is None and not status.ended and options.loop and source.rewind():
                 frame = source.read()
             if frame is None:  # a file or folder ended: keep showing (and re-reading) its last frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import io
 import json
 import os
 import subprocess
@@ -13,7 +14,11 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 from conftest import ROOT
+
+from live_digits import app, sources
+from live_digits.recognizer import Recognizer
 
 
 def xdotool(display: str, *args: str) -> str:
@@ -204,3 +209,29 @@ def test_closing_the_window_quits_cleanly(xvfb, clip, tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and not any(tmp_path.iterdir())
+
+
+def test_a_camera_decodes_into_the_window_image_and_the_digit_is_read(xvfb, clip, cnn, tmp_path, monkeypatch):
+    """The window loop in-process with a camera (the clip opened as one): after the first
+    frame, every frame is decoded straight into the window image, saving a full-frame copy,
+    and the digit is still read right."""
+    monkeypatch.setenv("DISPLAY", xvfb)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    in_place = []
+
+    class Camera(sources.CaptureSource):
+        def read(self, out=None):
+            frame = super().read(out)
+            in_place.append(out is not None and np.shares_memory(frame, out))
+            return frame
+
+    camera = Camera(cv2.VideoCapture(str(clip[0])), "camera stand-in", live=True)
+    camera.prime()
+    log = io.StringIO()
+    with camera:
+        recognizer = Recognizer(None, overlap=True)
+        code = app.run_window(camera, recognizer, lambda: cnn, log, app.RunOptions(save_dir=tmp_path, max_frames=10))
+    rows = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert code == 0 and len(rows) == 10
+    assert in_place == [False] + [True] * 9
+    assert rows[-1]["digit"] == clip[1]["label"]
