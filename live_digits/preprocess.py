@@ -165,8 +165,9 @@ def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
     """Erase straight lines that cross the whole box (ruled paper, margins, sheet edges).
 
-    Only components touching two opposite borders, or long thin pieces of a broken line,
-    are searched, and a line must run nearly the whole box (a tall '1' does not); vertical
+    Only components touching the border (a line crosses it; a broken line, or one merged
+    with a digit it crosses, may reach only one side), or long thin pieces of a broken
+    line, are searched, and a line must run nearly the whole box (a tall '1' does not); vertical
     lines are looked for again without the horizontal ones. Along a line, only pixels in
     short runs across it are erased: where a pen stroke crosses the line, its pixels
     form a long run and stay, so the digit is not cut.
@@ -212,7 +213,7 @@ def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.
 
 
 def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
-    """Labels of the components that may be (part of) a ruled line: spanning the box, or
+    """Labels of the components that may be (part of) a ruled line: touching the border, or
     long and thin. Each is at least 15% of the box across, so only those few rows are
     looked at, in plain Python (numpy's per-call overhead dominates on a few rows)."""
     h, w = shape
@@ -220,11 +221,11 @@ def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
     long = np.flatnonzero((stats[1:, 2] >= 0.15 * w) | (stats[1:, 3] >= 0.15 * h)) + 1
     pieces = []
     for label, (x, y, cw, ch, area) in zip(long.tolist(), stats[long].tolist(), strict=True):
-        spans = ((x == 0 and x + cw == w) or (y == 0 and y + ch == h)) and area < 0.3 * size  # thin, not a hand
+        edge = (x == 0 or y == 0 or x + cw == w or y + ch == h) and area < 0.3 * size  # thin, not a hand
         # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
         flat = cw >= 0.15 * w and ch <= max(4, 0.15 * cw)
         upright = ch >= 0.15 * h and cw <= max(4, 0.15 * ch)
-        if spans or flat or upright:
+        if edge or flat or upright:
             pieces.append(label)
     return pieces
 

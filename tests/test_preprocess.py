@@ -135,6 +135,19 @@ def test_multi_mode_ignores_dots_and_columns_of_debris():
     assert [round(d.rect.x, -1) for d in digits] == [40, 160]  # the two sevens, nothing else
 
 
+def test_a_broken_margin_line_through_a_digit_is_removed(a_number=(40, 160, 280)):
+    """A margin line that breaks (a pale stretch) and crosses the first digit: the part
+    merged with the digit reaches only one border, yet it is a line, not part of a digit
+    cut by the box (which would drop the digit)."""
+    mask = blank(200, 400)
+    for x in a_number:
+        draw_seven(mask, x, 50, size=90)
+    cv2.line(mask, (50, 0), (52, 38), 255, 2)
+    cv2.line(mask, (53, 52), (60, 199), 255, 2)  # crosses the first seven's bar and reaches the bottom
+    digits = preprocess.find_digits(mask, multi=True)
+    assert [round(d.rect.x, -1) for d in digits] == list(a_number)
+
+
 def test_auto_threshold_finds_ink_from_dim_to_bright_and_under_a_shadow():
     ink = draw_seven(blank())
     x = np.linspace(0, 1, 200, dtype=np.float32)[None, :]
