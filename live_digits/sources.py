@@ -46,7 +46,8 @@ class Source:
 
     def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
         """The next frame. A source may decode it straight into `out` (a BGR uint8 array or
-        view of the frame's shape) and return `out`; others return a new array."""
+        view of the frame's shape; the frame returned then shares its memory); others, and
+        a frame of another shape, come back as a new array."""
         raise NotImplementedError
 
     def release(self) -> None:
