@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threshold", type=int_range(0, 255), default=0, help="start threshold, 0 = automatic (default)")
     p.add_argument(
-        "--box", type=parse_box, default=None, help="crop box WxH, centred (default 200x200; 400x200 with --multi)"
+        "--box", type=parse_box, default=None, help="crop box WxH, centred (default 200x200; 400x200 in number mode)"
     )
     p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
     p.add_argument(
@@ -170,10 +170,15 @@ def _main(argv: list[str] | None) -> int:
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    box = args.box or (preprocess.NUMBER_BOX if args.multi else preprocess.DEFAULT_BOX)
-    settings = Settings(
-        box=box, threshold=args.threshold, window=args.window, min_confidence=args.min_confidence, multi=args.multi
+    settings = Settings(  # --box sets both modes' box; else key m switches between the two defaults
+        box=args.box or preprocess.DEFAULT_BOX,
+        number_box=args.box or preprocess.NUMBER_BOX,
+        threshold=args.threshold,
+        window=args.window,
+        min_confidence=args.min_confidence,
+        multi=args.multi,
     )
+    box = settings.number_box if args.multi else settings.box
     samples_dir = args.samples_dir or default_samples_dir(dict(os.environ))
     options = app.RunOptions(
         save_dir=args.save_dir, samples_dir=samples_dir, max_frames=args.max_frames, loop=args.loop

@@ -31,7 +31,8 @@ NO_PROBS = np.zeros(10, np.float32)
 class Settings:
     """Everything that shapes recognition; built once from the command line."""
 
-    box: tuple[int, int] = preprocess.DEFAULT_BOX  # (width, height) of the centred crop
+    box: tuple[int, int] = preprocess.DEFAULT_BOX  # (width, height) of the centred crop for one digit
+    number_box: tuple[int, int] = preprocess.NUMBER_BOX  # ... and in number mode (--multi, or key m)
     threshold: int = 0  # 0 = automatic, 1..255 = fixed gray level (ink = gray < level)
     window: int = 5  # frames whose probabilities are combined
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: cli.py)
@@ -128,9 +129,14 @@ class Recognizer:
             self.multi = multi
             self.reset()
 
+    @property
+    def box(self) -> tuple[int, int]:
+        """The crop box of the current mode: a number needs a wider one than a digit."""
+        return self.settings.number_box if self.multi else self.settings.box
+
     def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
         threshold = self.settings.threshold if threshold is None else int(threshold)
-        box, mask, level, digits = preprocess.read_box(frame, self.settings.box, threshold, self.multi)
+        box, mask, level, digits = preprocess.read_box(frame, self.box, threshold, self.multi)
         result = Result(
             frame=self.frames,
             digit=None,

@@ -93,6 +93,7 @@ def clip_settings(item: dict, args: argparse.Namespace, **changes) -> Settings:
     """The Settings the CLI builds for this clip (multi clips: --multi with the clip's box)."""
     settings = Settings(
         box=tuple(item["box"]),
+        number_box=tuple(item["box"]),
         threshold=args.threshold,
         window=args.window,
         min_confidence=args.min_confidence,

@@ -63,6 +63,27 @@ def test_number_mode_reads_a_number_and_holds_it_through_a_dropout(cnn, mnist_sa
     assert read_clip(Recognizer(cnn, settings), blank * 6)[-1].number == ""
 
 
+def test_number_mode_widens_the_box_unless_one_was_chosen(cnn, mnist_sample):
+    """Key m on the default settings reads a number in the 400x200 box and a digit in the
+    200x200 one again; a box chosen with --box is kept in both modes."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    picks = [int(np.flatnonzero(y == d)[0]) for d in (4, 0, 7)]
+    rng = np.random.default_rng(15)
+    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0)
+    frames = synth.render_frames([x[i] for i in picks], cond, 6, rng, box=(400, 200))
+    recognizer = Recognizer(cnn, Settings())
+    first = read_clip(recognizer, frames)[-1]
+    recognizer.set_multi(True)
+    number = read_clip(recognizer, frames)[-1]
+    recognizer.set_multi(False)
+    again = recognizer.process(frames[0])
+    assert (first.box.w, number.box.w, again.box.w) == (200, 400, 200)
+    assert number.number == "407" and number.mask.shape == (200, 400)
+    chosen = Recognizer(cnn, Settings(box=(300, 200), number_box=(300, 200)))
+    chosen.set_multi(True)
+    assert chosen.process(frames[0]).box.w == 300
+
+
 @pytest.mark.parametrize("multi", [False, True])
 def test_overlapped_inference_is_the_same_reading_one_frame_later(cnn, mnist_sample, multi):
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
