@@ -139,17 +139,21 @@ def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] 
             frame = None if status.ended else source.read(into)
             if frame is None and not status.ended and options.loop and source.rewind():
                 frame = source.read()
-            if frame is None:  # a file or folder ended: keep showing (and re-reading) its last frame
+            if frame is None:  # the source ended: keep showing its last frame
                 if last is None:
                     raise UserError(f"{source.name} gave no frames", "check the source")
                 status.ended, frame = True, last
+            # A file's last frame is read again (the trackbar still acts on it). A camera's was
+            # decoded into the window image and carries the overlay: its reading stays as it was.
+            fresh = not (status.ended and source.live)
             last = frame
-            result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
+            if fresh:
+                result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
             if t_start > message_until:
                 status.message = ""
             canvas = overlay.compose(frame, result, status, canvas)
             cv2.imshow(WINDOW, canvas)
-            if out is not None:
+            if out is not None and fresh:
                 out.write(json.dumps(result.to_json()) + "\n")
                 out.flush()
             n += 1

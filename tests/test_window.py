@@ -214,7 +214,8 @@ def test_closing_the_window_quits_cleanly(xvfb, clip, tmp_path):
 def test_a_camera_decodes_into_the_window_image_and_the_digit_is_read(xvfb, clip, cnn, tmp_path, monkeypatch):
     """The window loop in-process with a camera (the clip opened as one): after the first
     frame, every frame is decoded straight into the window image, saving a full-frame copy,
-    and the digit is still read right."""
+    and the digit is still read right. When the camera stops (the clip's end), its last
+    frame, which now carries the overlay, is shown but not read again."""
     monkeypatch.setenv("DISPLAY", xvfb)
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     in_place = []
@@ -230,8 +231,8 @@ def test_a_camera_decodes_into_the_window_image_and_the_digit_is_read(xvfb, clip
     log = io.StringIO()
     with camera:
         recognizer = Recognizer(None, overlap=True)
-        code = app.run_window(camera, recognizer, lambda: cnn, log, app.RunOptions(save_dir=tmp_path, max_frames=10))
+        code = app.run_window(camera, recognizer, lambda: cnn, log, app.RunOptions(save_dir=tmp_path, max_frames=14))
     rows = [json.loads(line) for line in log.getvalue().splitlines()]
-    assert code == 0 and len(rows) == 10
-    assert in_place == [False] + [True] * 9
+    assert code == 0 and len(rows) == 10  # ten frames read; four more loops on the stopped camera
+    assert in_place == [False] + [True] * 9 + [False]  # the read that found no frame
     assert rows[-1]["digit"] == clip[1]["label"]
