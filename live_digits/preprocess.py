@@ -33,6 +33,10 @@ MIN_HEIGHT_IN_NUMBER = 0.5  # in a number, a piece under half the tallest digit'
 # In a number, a column of pieces none of which holds this share of the ink is debris
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
+# Number mode, automatic threshold: pixels at least this fraction of the threshold dark that
+# touch ink above it are ink too (hysteresis). A faint stretch of a stroke otherwise splits a
+# digit into columns, and one broken digit costs the whole number; a lone faint smudge stays out.
+NUMBER_HYSTERESIS = 0.75
 
 
 @dataclass(frozen=True)
@@ -147,19 +151,34 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, k)[k]) if len(values) else 0.0
 
 
-def threshold_ink(gray: np.ndarray, level: int = 0) -> tuple[np.ndarray, float]:
+def threshold_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = None) -> tuple[np.ndarray, float]:
     """Binary ink mask of a gray crop: uint8 (H, W), ink 255 on 0, and the level used.
 
     level 0 means automatic (the returned level is then the contrast fraction chosen,
     e.g. 0.3 = ink is 30% darker than the paper); 1..255 is the classic fixed threshold on
-    the gray value (ink = gray < level).
+    the gray value (ink = gray < level). With automatic levels, `hysteresis` (a fraction
+    below 1) also takes pixels that dark which touch the ink (`grow_into_faint_ink`).
     """
     if level > 0:
         _, mask = cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)
         return mask, float(level)
     darkness, background = ink_darkness(gray)
     chosen, per_pixel = auto_threshold(darkness, background)
-    return cv2.compare(darkness, per_pixel, cv2.CMP_GT), chosen
+    mask = cv2.compare(darkness, per_pixel, cv2.CMP_GT)
+    if hysteresis is not None:
+        mask = grow_into_faint_ink(mask, darkness, per_pixel, hysteresis)
+    return mask, chosen
+
+
+def grow_into_faint_ink(mask: np.ndarray, darkness: np.ndarray, per_pixel: np.ndarray, fraction: float) -> np.ndarray:
+    """Hysteresis: add to `mask` the pixels darker than `fraction` of their threshold that are
+    8-connected to it (a blurred or faint stretch of a stroke), as Canny does with edges."""
+    faint = cv2.compare(darkness, (per_pixel * np.float32(fraction)).astype(np.uint8), cv2.CMP_GT)
+    n, labels = cv2.connectedComponents(faint, connectivity=8, ltype=cv2.CV_32S)
+    lut = np.zeros(n, np.uint8)
+    lut[labels[mask > 0]] = 255  # every region of faint pixels that holds some ink
+    lut[0] = 0
+    return np.take(lut, labels)
 
 
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
@@ -436,9 +455,10 @@ def read_box(
     """A camera frame -> (its centred box, the box's ink mask, the threshold level, the digits in it).
 
     The one path from a frame to model inputs: the live loop and training both take it.
+    Number mode also keeps faint ink that touches the ink (NUMBER_HYSTERESIS).
     """
     box = centred_box(frame.shape, box_size)
-    mask, level = threshold_ink(to_gray(frame[box.slices()]), threshold)
+    mask, level = threshold_ink(to_gray(frame[box.slices()]), threshold, NUMBER_HYSTERESIS if multi else None)
     return box, mask, level, find_digits(mask, multi=multi)
 
 

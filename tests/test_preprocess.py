@@ -159,6 +159,25 @@ def test_auto_threshold_finds_ink_from_dim_to_bright_and_under_a_shadow():
         assert agree > 0.98, (paper, shadow, agree)
 
 
+def test_number_mode_keeps_faint_ink_that_touches_the_ink():
+    """Hysteresis: a stroke that fades below the threshold stays whole in number mode (else
+    it splits the digit into columns); a lone faint stroke stays out; digit mode is unchanged."""
+    gray = np.full((200, 400), 200, np.uint8)
+    for x in (60, 180):
+        cv2.line(gray, (x, 40), (x, 95), 30, 6)
+    cv2.line(gray, (60, 95), (60, 160), 135, 3)  # the first stroke goes on, faintly
+    cv2.line(gray, (300, 40), (300, 160), 135, 3)  # as faint, touching nothing
+    plain, _ = preprocess.threshold_ink(gray)
+    grown, _ = preprocess.threshold_ink(gray, hysteresis=preprocess.NUMBER_HYSTERESIS)
+    assert plain[130, 60] == 0 and grown[130, 60] == 255
+    assert plain[100, 300] == 0 and grown[100, 300] == 0
+    assert (grown[plain > 0] == 255).all()
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    frame[140:340, 120:520] = gray[..., None]
+    assert preprocess.read_box(frame, (400, 200), multi=True)[1][130, 60] == 255
+    assert preprocess.read_box(frame, (400, 200), multi=False)[1][130, 60] == 0
+
+
 def test_auto_threshold_keeps_noisy_blank_paper_blank():
     rng = np.random.default_rng(2)
     for paper, noise in [(50, 6), (230, 3)]:
