@@ -174,7 +174,7 @@ def grow_into_faint_ink(mask: np.ndarray, darkness: np.ndarray, per_pixel: np.nd
     """Hysteresis: add to `mask` the pixels darker than `fraction` of their threshold that are
     8-connected to it (a blurred or faint stretch of a stroke), as Canny does with edges."""
     faint = cv2.compare(darkness, (per_pixel * np.float32(fraction)).astype(np.uint8), cv2.CMP_GT)
-    n, labels = cv2.connectedComponents(faint, connectivity=8, ltype=cv2.CV_32S)
+    n, labels = cv2.connectedComponents(faint, connectivity=8, ltype=_label_type(faint.shape))
     lut = np.zeros(n, np.uint8)
     lut[labels[mask > 0]] = 255  # every region of faint pixels that holds some ink
     lut[0] = 0
@@ -198,13 +198,16 @@ def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """8-connected labels (like mask) and their stats (x, y, w, h, area) rows.
 
-    16-bit labels whenever the mask cannot hold 65,535 components (8-connected, at most
-    one per 2x2 block): OpenCV labels about 3x faster into uint16 than into int32.
+    16-bit labels when they fit (`_label_type`).
     """
-    h, w = mask.shape
-    ltype = cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 65535 else cv2.CV_32S
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=ltype)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=_label_type(mask.shape))
     return labels, stats
+
+
+def _label_type(shape: tuple[int, ...]) -> int:
+    """16-bit labels whenever a mask this size cannot hold 65,535 components (8-connected,
+    at most one per 2x2 block): OpenCV labels about 3x faster into uint16 than into int32."""
+    return cv2.CV_16U if ((shape[0] + 1) // 2) * ((shape[1] + 1) // 2) < 65535 else cv2.CV_32S
 
 
 def _erase_lines(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray) -> np.ndarray | None:
