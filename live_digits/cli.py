@@ -178,7 +178,7 @@ def _main(argv: list[str] | None) -> int:
         min_confidence=args.min_confidence,
         multi=args.multi,
     )
-    box = settings.number_box if args.multi else settings.box
+    box = settings.box_for(args.multi)
     samples_dir = args.samples_dir or default_samples_dir(dict(os.environ))
     options = app.RunOptions(
         save_dir=args.save_dir, samples_dir=samples_dir, max_frames=args.max_frames, loop=args.loop

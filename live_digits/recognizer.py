@@ -38,6 +38,10 @@ class Settings:
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: cli.py)
     multi: bool = False  # read every digit in the box as a number
 
+    def box_for(self, multi: bool) -> tuple[int, int]:
+        """The crop box of a mode: a number needs a wider one than a digit."""
+        return self.number_box if multi else self.box
+
 
 @dataclass(frozen=True)
 class DigitReading:
@@ -129,14 +133,9 @@ class Recognizer:
             self.multi = multi
             self.reset()
 
-    @property
-    def box(self) -> tuple[int, int]:
-        """The crop box of the current mode: a number needs a wider one than a digit."""
-        return self.settings.number_box if self.multi else self.settings.box
-
     def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
         threshold = self.settings.threshold if threshold is None else int(threshold)
-        box, mask, level, digits = preprocess.read_box(frame, self.box, threshold, self.multi)
+        box, mask, level, digits = preprocess.read_box(frame, self.settings.box_for(self.multi), threshold, self.multi)
         result = Result(
             frame=self.frames,
             digit=None,
