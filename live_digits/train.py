@@ -122,22 +122,27 @@ def augmented_inputs(x: np.ndarray, copies: int, seed: int) -> np.ndarray:
     return out
 
 
-def filmed_inputs(x: np.ndarray, copies: int, seed: int, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def filmed_inputs(
+    x: np.ndarray, copies: int, seed: int, workers: int | None = None, numbers: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """`copies` model inputs per image, each filmed by the rendered webcam and read by the live path.
 
     Mask augmentation stops at the threshold; this goes the whole way: the digit's pen path
     redrawn with a random pen on rendered paper (ink, ruling, light, blur, noise, shake, JPEG,
     as `synth.random_conditions` draws them), then `preprocess.read_box`, the live loop's own
     threshold, line removal, segmentation and normalisation. What the model learns is then
-    exactly what the live loop feeds it. Returns (inputs float32 (M, 28, 28), index of each
-    input's source image): a digit the live path loses (too faint to find) is left out.
-    Rendering costs ~12 ms per input, so the copies are shared among `workers` processes.
+    exactly what the live loop feeds it. `numbers` more copies film the images as the digits
+    of 2-4 digit numbers read in number mode, whose crops differ (hysteresis, the wider box,
+    neighbours); a number whose digit count is misread is left out. Returns (inputs float32
+    (M, 28, 28), index of each input's source image): a digit the live path loses (too faint
+    to find) is left out. Rendering costs ~12 ms per input, so the copies are shared among
+    `workers` processes.
     """
-    streams = np.random.SeedSequence(seed).spawn(copies)
-    tasks = [(x, stream) for stream in streams]
-    workers = min(copies, workers or os.cpu_count() or 1)
-    if copies:
-        log.info("filming %d copies of %d digits on %d process(es)", copies, len(x), workers)
+    streams = np.random.SeedSequence(seed).spawn(copies + numbers)
+    tasks = [(x, stream, k >= copies) for k, stream in enumerate(streams)]
+    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    if tasks:
+        log.info("filming %d + %d (as numbers) copies of %d digits on %d process(es)", copies, numbers, len(x), workers)
     if workers <= 1:
         parts = [_film_copy(task) for task in tasks]
     else:  # spawn, not fork: the parent may already run TensorFlow's threads
@@ -150,23 +155,38 @@ def filmed_inputs(x: np.ndarray, copies: int, seed: int, workers: int | None = N
 
 
 FILM_FRAME = (240, 240)  # the 200x200 box with room around it for shake and light falloff
+FILM_NUMBER_FRAME = (440, 240)  # ... and the 400x200 number box
 
 
-def _film_copy(task: tuple[np.ndarray, np.random.SeedSequence]) -> tuple[np.ndarray, np.ndarray]:
+def _film_copy(task: tuple[np.ndarray, np.random.SeedSequence, bool]) -> tuple[np.ndarray, np.ndarray]:
     """One filmed copy of every image in x (a worker process's share of `filmed_inputs`)."""
-    x, stream = task
+    x, stream, as_numbers = task
     cv2.setNumThreads(1)  # one process per core already
     rng = np.random.default_rng(stream)
+    box, frame_size = (preprocess.NUMBER_BOX, FILM_NUMBER_FRAME) if as_numbers else (preprocess.DEFAULT_BOX, FILM_FRAME)
     images, index = [], []
-    for i, image in enumerate(x):
+    for group in _number_groups(len(x), rng) if as_numbers else ([i] for i in range(len(x))):
         cond = synth.random_conditions(rng, desk_side="none", desk_frac=0.0)  # no desk in a small frame
-        frame = synth.render_frames([image], cond, 1, rng, frame_size=FILM_FRAME)[0]
-        digits = preprocess.read_box(frame, preprocess.DEFAULT_BOX)[3]
-        if digits:
-            images.append(digits[0].image)
+        frame = synth.render_frames([x[i] for i in group], cond, 1, rng, frame_size, box)[0]
+        digits = preprocess.read_box(frame, box, multi=as_numbers)[3]
+        if len(digits) != len(group):  # a digit lost, or a number's digits miscounted: which is which?
+            continue
+        for i, digit in zip(group, digits, strict=True):
+            images.append(digit.image)
             index.append(i)
     shape = (len(images), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE)
     return np.asarray(images, np.float32).reshape(shape), np.asarray(index, np.int64)
+
+
+def _number_groups(n: int, rng: np.random.Generator) -> list[list[int]]:
+    """All n image indices shuffled and cut into numbers of 2-4 digits."""
+    order = rng.permutation(n).tolist()
+    groups = []
+    while order:
+        size = int(rng.integers(2, 5))
+        groups.append(order[:size])
+        order = order[size:]
+    return groups
 
 
 # ----------------------------------------------------------------------------- training
@@ -182,14 +202,16 @@ def train(
     copies: int,
     filmed: int = 0,
     seed: int = 0,
+    filmed_numbers: int = 0,
     members: int = 1,
     batch_size: int = 128,
     verbose: int = 2,
 ):
     """Train one architecture on raw MNIST-style images; returns (model, info dict).
 
-    Each image is used as is, in `copies` mask-augmented versions and in `filmed` versions
-    filmed by the rendered webcam (`filmed_inputs`).
+    Each image is used as is, in `copies` mask-augmented versions, in `filmed` versions
+    filmed by the rendered webcam and in `filmed_numbers` filmed as digits of numbers
+    (`filmed_inputs`).
 
     With `members` > 1, that many networks are trained with seeds seed, seed + 1, ...
     (different initialisation and augmentation) and averaged into one model. Each keeps
@@ -201,7 +223,9 @@ def train(
     xv = datasets.mnist_to_inputs(x_val)
     nets, infos = [], []
     for k in range(members):
-        net, info = _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, seed + k, batch_size, verbose)
+        net, info = _train_one(
+            kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed_numbers, seed + k, batch_size, verbose
+        )
         nets.append(net)
         infos.append(info)
     if members == 1:
@@ -214,14 +238,14 @@ def train(
     return combined, {"val_accuracy": val_accuracy, "members": infos, "best_epoch": [i["best_epoch"] for i in infos]}
 
 
-def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, seed, batch_size, verbose):
+def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed_numbers, seed, batch_size, verbose):
     import keras
 
     keras.utils.set_random_seed(seed)
     t0 = time.time()
     clean = datasets.mnist_to_inputs(x_train)
     aug = augmented_inputs(x_train, copies, seed)
-    film, source = filmed_inputs(x_train, filmed, seed)
+    film, source = filmed_inputs(x_train, filmed, seed, numbers=filmed_numbers)
     xs = np.concatenate([clean, aug, film])
     ys = np.concatenate([y_train] * (copies + 1) + [y_train[source]]).astype(np.int64)
     log.info("prepared %d training inputs in %.0f s", len(xs), time.time() - t0)

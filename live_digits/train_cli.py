@@ -16,8 +16,8 @@ from live_digits.errors import UserError
 log = logging.getLogger("live_digits.train")
 
 DEFAULTS = {  # per architecture: augmented and filmed copies of each training image, epochs, networks averaged
-    "dense": {"copies": 20, "filmed": 0, "epochs": 30, "members": 1},
-    "cnn": {"copies": 24, "filmed": 8, "epochs": 25, "members": 1},
+    "dense": {"copies": 20, "filmed": 0, "filmed_numbers": 0, "epochs": 30, "members": 1},
+    "cnn": {"copies": 24, "filmed": 8, "filmed_numbers": 0, "epochs": 25, "members": 1},
 }
 
 
@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--filmed",
         type=int_range(0, 1000),
         help="copies per training image filmed by the rendered webcam and read by the live path (cnn: 8)",
+    )
+    p.add_argument(
+        "--filmed-numbers",
+        type=int_range(0, 1000),
+        help="more filmed copies, written as the digits of 2-4 digit numbers and read in number mode",
     )
     p.add_argument(
         "--members",
@@ -116,6 +121,7 @@ def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
     training = {
         "augmented_copies": settings["copies"],
         "filmed_copies": settings["filmed"],
+        "filmed_number_copies": settings["filmed_numbers"],
         "epochs": settings["epochs"],
         "best_epoch": info["best_epoch"],
         "validation_accuracy": _rounded(info["val_accuracy"]),

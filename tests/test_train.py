@@ -28,7 +28,7 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
     held_out = 10 * val_per_class
     assert meta["training"]["train_images"] == 500 - held_out and meta["training"]["validation_images"] == held_out
     assert 0.5 < meta["mnist_test"]["accuracy"] <= 1.0  # 1,000 fixture test images, two short epochs
-    assert meta["training"]["filmed_copies"] == filmed
+    assert meta["training"]["filmed_copies"] == filmed and meta["training"]["filmed_number_copies"] == 0
     assert meta["members"] == members and meta["layers"][-1] == "Dense"  # a member's layers, not the wrapper's
     if members > 1:  # networks from different seeds: each validated, the average too
         assert len(meta["training"]["member_validation_accuracy"]) == members
@@ -63,3 +63,17 @@ def test_filmed_inputs_are_the_live_paths_reading_of_each_labelled_digit(mnist_s
     again, again_source = train.filmed_inputs(x, copies=3, seed=4, workers=2)
     np.testing.assert_array_equal(again, inputs)
     np.testing.assert_array_equal(again_source, source)
+
+
+def test_filmed_number_copies_are_number_mode_readings_of_each_labelled_digit(mnist_sample, cnn):
+    """Digits filmed as numbers: each image once per copy, labels in reading order, and the
+    single-digit copies of the same seed are unchanged by adding them."""
+    x, y = mnist_sample["x_train"][::25], mnist_sample["y_train"][::25]
+    inputs, source = train.filmed_inputs(x, copies=1, seed=4, workers=1, numbers=2)
+    single, single_source = train.filmed_inputs(x, copies=1, seed=4, workers=1)
+    np.testing.assert_array_equal(inputs[: len(single)], single)
+    np.testing.assert_array_equal(source[: len(single)], single_source)
+    numbers = source[len(single) :]
+    assert len(numbers) >= 0.7 * 2 * len(x)  # a number whose digit count is misread is left out whole
+    assert np.bincount(numbers, minlength=len(x)).max() <= 2  # each image at most once per copy
+    assert np.mean(cnn.predict(inputs[len(single) :]).argmax(1) == y[numbers]) >= 0.85  # misaligned: ~10%
