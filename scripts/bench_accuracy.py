@@ -7,7 +7,8 @@ clip instead) and scores the digit shown at the LAST frame:
 - digit clips: accuracy (shown == label; nothing shown counts as wrong), split into "shown but
   wrong" and "nothing shown", overall and per condition subset (dim, ruled, small, thin, blurry);
 - blank clips: false positives, a digit shown at the last frame (and, stricter, at any frame);
-- multi clips (if any): exact number read at the last frame (run with --multi, 400x200 box).
+- multi clips (if any): exact number read at the last frame (run with --multi, 400x200 box),
+  and how often a wrong number is shown there.
 
 The classic loop of scripts/classic_loop.py (fixed threshold, dense net) runs on the same clips
 for a sweep of thresholds; the best threshold's numbers are the baseline column.
@@ -47,6 +48,16 @@ from live_digits.recognizer import Recognizer, Settings
 SCRIPTS = Path(__file__).resolve().parent
 DEFAULT_MNIST = SCRIPTS.parent.parent / "shared" / "datasets" / "mnist" / "mnist.npz"
 SUBSETS = ("dim", "ruled", "small", "thin", "blurry")
+TABLE_ROWS = (
+    "overall",
+    *SUBSETS,
+    "shown_wrong",
+    "nothing_shown",
+    "blank_fp_last",
+    "blank_fp_any",
+    "multi_exact",
+    "multi_wrong",
+)
 CLASSIC_THRESHOLDS = (60, 80, 100, 120, 140, 160, 180)
 CALIBRATION_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
 MAX_BLANK_FP = 0.0  # no calibration blank clip may ever show a digit
@@ -182,6 +193,7 @@ def score(items: list[dict], shown: list[dict]) -> dict:
     out["blank_fp_any"] = frac([s["any"] for s in blank])
     if multi:
         out["multi_exact"] = frac([s["number"] == it["number"] for it, s in multi])
+        out["multi_wrong"] = frac([s["number"] not in ("", it["number"]) for it, s in multi])  # worse than nothing
     return out
 
 
@@ -202,7 +214,7 @@ def print_table(live: dict, classic: dict | None, threshold: int | None) -> None
     """Rows: the metrics; columns: n, live-digits, classic at its best threshold."""
     head = f"{'':22} {'n':>5} {'live-digits':>12}" + (f" {f'classic (thr={threshold})':>18}" if classic else "")
     print(head)
-    for key in ("overall", *SUBSETS, "shown_wrong", "nothing_shown", "blank_fp_last", "blank_fp_any", "multi_exact"):
+    for key in TABLE_ROWS:
         if key in live:
             line = f"{key:22} {live[key]['n']:>5} {pct(live[key]):>12}"
             print(line + (f" {pct(classic.get(key)):>18}" if classic else ""))
