@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--filmed-numbers",
         type=int_range(0, 1000),
-        help="more filmed copies, written as the digits of 2-4 digit numbers and read in number mode",
+        help="more filmed copies, written as the digits of 2-4 digit numbers and read in number mode (default 0)",
     )
     p.add_argument(
         "--members",
