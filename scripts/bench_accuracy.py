@@ -8,7 +8,10 @@ clip instead) and scores the digit shown at the LAST frame:
   wrong" and "nothing shown", overall and per condition subset (dim, ruled, small, thin, blurry);
 - blank clips: false positives, a digit shown at the last frame (and, stricter, at any frame);
 - multi clips (if any): exact number read at the last frame (run with --multi, 400x200 box),
-  and how often a wrong number is shown there.
+  how often a wrong number is shown there, and what separates finding from reading:
+  `multi_found`, the numbers whose digit count settled right (what a perfect classifier
+  could at best read; the count does not depend on the model), and `multi_digits`, the
+  digits of those numbers read right.
 
 The classic loop of scripts/classic_loop.py (fixed threshold, dense net) runs on the same clips
 for a sweep of thresholds; the best threshold's numbers are the baseline column.
@@ -57,6 +60,8 @@ TABLE_ROWS = (
     "blank_fp_any",
     "multi_exact",
     "multi_wrong",
+    "multi_found",
+    "multi_digits",
 )
 CLASSIC_THRESHOLDS = (60, 80, 100, 120, 140, 160, 180)
 CALIBRATION_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
@@ -138,11 +143,12 @@ def run_cli(path: Path, settings: Settings, model_spec: str) -> list[dict]:
 
 
 def summarise_rows(rows: list[dict]) -> dict:
-    """What one clip showed: digit and number at the last frame, and whether any frame showed a digit."""
+    """What one clip showed at the last frame (digit, number, its digits), and whether any frame showed a digit."""
     last = rows[-1] if rows else {}
     return {
         "digit": last.get("digit"),
         "number": last.get("number", ""),
+        "digits": [d["digit"] for d in last.get("digits", [])],
         "any": any(r["digit"] is not None for r in rows),
     }
 
@@ -194,6 +200,9 @@ def score(items: list[dict], shown: list[dict]) -> dict:
     if multi:
         out["multi_exact"] = frac([s["number"] == it["number"] for it, s in multi])
         out["multi_wrong"] = frac([s["number"] not in ("", it["number"]) for it, s in multi])  # worse than nothing
+        found = [(s["digits"], it["number"]) for it, s in multi if len(s["digits"]) == len(it["number"])]
+        out["multi_found"] = frac([len(s["digits"]) == len(it["number"]) for it, s in multi])
+        out["multi_digits"] = frac([str(d) == c for shown, number in found for d, c in zip(shown, number, strict=True)])
     return out
 
 
@@ -215,7 +224,7 @@ def print_table(live: dict, classic: dict | None, threshold: int | None) -> None
     head = f"{'':22} {'n':>5} {'live-digits':>12}" + (f" {f'classic (thr={threshold})':>18}" if classic else "")
     print(head)
     for key in TABLE_ROWS:
-        if key in live:
+        if key in live and live[key]["n"]:  # rows of clip kinds the folder has
             line = f"{key:22} {live[key]['n']:>5} {pct(live[key]):>12}"
             print(line + (f" {pct(classic.get(key)):>18}" if classic else ""))
 
