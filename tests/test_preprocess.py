@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from live_digits import preprocess
-from live_digits.preprocess import INPUT_SIZE
+from live_digits.preprocess import INPUT_SIZE, threshold
 
 
 def blank(h=200, w=200):
@@ -168,7 +168,7 @@ def test_number_mode_keeps_faint_ink_that_touches_the_ink():
     cv2.line(gray, (60, 95), (60, 160), 135, 3)  # the first stroke goes on, faintly
     cv2.line(gray, (300, 40), (300, 160), 135, 3)  # as faint, touching nothing
     plain, _ = preprocess.threshold_ink(gray)
-    grown, _ = preprocess.threshold_ink(gray, hysteresis=preprocess.NUMBER_HYSTERESIS)
+    grown, _ = preprocess.threshold_ink(gray, hysteresis=threshold.NUMBER_HYSTERESIS)
     assert plain[130, 60] == 0 and grown[130, 60] == 255
     assert plain[100, 300] == 0 and grown[100, 300] == 0
     assert (grown[plain > 0] == 255).all()

@@ -1,0 +1,56 @@
+"""Where to look: the centred box of a frame, and any camera frame as 8-bit gray."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An axis-aligned box in pixel coordinates."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
+
+
+def centred_box(frame_shape: tuple[int, ...], size: tuple[int, int]) -> Rect:
+    """The (w, h) box centred in a frame of `frame_shape`, shrunk to fit if the frame is small."""
+    fh, fw = frame_shape[:2]
+    w, h = min(size[0], fw), min(size[1], fh)
+    return Rect((fw - w) // 2, (fh - h) // 2, w, h)
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """Any camera frame (gray/BGR/BGRA; uint8, uint16 or float) -> uint8 gray (H, W).
+
+    Floats are taken to be in [0, 1]; uint16 in [0, 65535]. Cameras and image files give
+    all of these, and everything downstream wants plain 8-bit gray.
+    """
+    img = np.asarray(frame)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        if img.dtype not in (np.uint8, np.uint16, np.float32):
+            img = img.astype(np.float32)
+        img = cv2.cvtColor(img, code)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2-D or 3-D image, got shape {img.shape}")
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype == np.bool_:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.integer):
+        return np.clip(img, 0, 255).astype(np.uint8)
+    img = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

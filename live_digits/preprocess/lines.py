@@ -1,0 +1,82 @@
+"""Ink mask -> the same mask without ruled lines, margins and sheet edges, strokes kept."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from live_digits.preprocess.labels import components, select
+
+LINE_RUN = 7  # ink runs across a ruled line at least this long are pen strokes, not the line
+LINE_PIECE = 0.15  # a piece of a line spans at least this share of the box ...
+LINE_SPAN = 0.8  # ... and a whole line at least this share of the side it crosses
+
+
+def remove_ruled_lines(mask: np.ndarray, labelled: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Erase straight lines that cross the box from a uint8 mask (H, W); returns `mask` itself if none.
+
+    Only components touching the border (a line crosses it; a broken line, or one merged
+    with a digit it crosses, may reach only one side), or long thin pieces of a broken
+    line, are searched, and a line must run nearly the whole box (a tall '1' does not);
+    vertical lines are looked for again without the horizontal ones. Along a line, only
+    pixels in short runs across it are erased: where a pen stroke crosses the line, its
+    pixels form a long run and stay, so the digit is not cut. `labelled` is
+    `labels.components(mask)` when the caller has it already.
+    """
+    labels, stats = labelled if labelled is not None else components(mask)
+    h, w = mask.shape
+    pieces = _line_pieces(stats, (h, w))
+    if not pieces:
+        return mask
+    crossing = select(labels, np.array(pieces), len(stats))
+    bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
+    if not _draw_lines(crossing, bands):
+        return mask
+    if bands[0].any() and bands[1].any():
+        # Look for vertical lines again without the horizontal ones: else a vertical pen
+        # stroke (the stem of a 7) plus the ruled lines' pixels above and below it in
+        # the same column add up to a "line" across the box, and the stroke is erased.
+        bands[1] = 0
+        _draw_lines(cv2.subtract(crossing, bands[0]), bands, only_vertical=True)
+    out = mask.copy()
+    for band, kernel in zip(bands, ((1, LINE_RUN), (LINE_RUN, 1)), strict=True):
+        if band.any():
+            across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+            out[(band > 0) & (across == 0)] = 0
+    return out
+
+
+def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
+    """Labels of the components that may be (part of) a ruled line: touching the border, or
+    long and thin. Only the few components at least LINE_PIECE of the box across are looked
+    at, in plain Python (numpy's per-call overhead dominates on a few rows)."""
+    h, w = shape
+    size = h * w
+    long = np.flatnonzero((stats[1:, 2] >= LINE_PIECE * w) | (stats[1:, 3] >= LINE_PIECE * h)) + 1
+    pieces = []
+    for label, (x, y, cw, ch, area) in zip(long.tolist(), stats[long].tolist(), strict=True):
+        edge = (x == 0 or y == 0 or x + cw == w or y + ch == h) and area < 0.3 * size  # thin, not a hand
+        # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
+        flat = cw >= LINE_PIECE * w and ch <= max(4, LINE_PIECE * cw)
+        upright = ch >= LINE_PIECE * h and cw <= max(4, LINE_PIECE * ch)
+        if edge or flat or upright:
+            pieces.append(label)
+    return pieces
+
+
+def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = False) -> bool:
+    """Find straight lines across the box in `crossing` and draw them, 3 px wide, into `bands`
+    ([0] near-horizontal, [1] near-vertical); True if any was drawn."""
+    h, w = crossing.shape
+    span = min(h, w)
+    segments = cv2.HoughLinesP(
+        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * LINE_SPAN), maxLineGap=span // 4
+    )
+    found = False
+    for x0, y0, x1, y1 in () if segments is None else segments.reshape(-1, 4):
+        vertical = abs(y1 - y0) > abs(x1 - x0)
+        # Only segments as long as the box side they cross: shorter ones are not ruling.
+        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= LINE_SPAN * (h if vertical else w):
+            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
+            found = True
+    return found
