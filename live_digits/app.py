@@ -1,7 +1,8 @@
-"""The loops: the window (trackbar, keys, saving) and headless mode, over the same core."""
+"""The loops over the same core: the window (trackbar, keys, saving) and headless mode."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import threading
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 WINDOW = "live-digits"
 TRACKBAR = "threshold (0=auto)"
 ESC = 27
+MESSAGE_SECONDS = 1.5  # how long a confirmation ("saved sample 7") stays on screen
+ENDED_WAIT_MS = 15  # once the source has ended, the loop only redraws and polls keys
 
 
 @dataclass(frozen=True)
@@ -84,23 +87,19 @@ def run_headless(source: Source, recognizer: Recognizer, out: IO[str], options: 
     return 0
 
 
-class _ModelLoader:
-    """Loads the model on a thread so the window shows camera frames meanwhile."""
+def load_in_background(load) -> concurrent.futures.Future:
+    """Run `load()` on a daemon thread, so the window shows camera frames while the model loads
+    (and quitting meanwhile does not wait for it)."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
 
-    def __init__(self, load):
-        self.model, self.error = None, None
-        self._thread = threading.Thread(target=self._run, args=(load,), daemon=True)
-        self._thread.start()
-
-    def _run(self, load) -> None:
+    def run() -> None:
         try:
-            self.model = load()
-        except UserError as exc:
-            self.error = exc
-        except Exception as exc:  # report, never a traceback from a thread
-            self.error = UserError(
-                f"could not load the model ({exc.__class__.__name__}: {exc})", "retrain or restore it"
-            )
+            future.set_result(load())
+        except BaseException as exc:  # handed to the loop, which reports it in one line
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="live-digits-load", daemon=True).start()
+    return future
 
 
 class FpsMeter:
@@ -117,64 +116,97 @@ class FpsMeter:
         return self.fps
 
 
-def run_window(source: Source, recognizer: Recognizer, load_model, out: IO[str] | None, options: RunOptions) -> int:
-    """The interactive loop. Returns the exit code."""
-    loader = _ModelLoader(load_model)
+class _Feed:
+    """The frames the window shows: the source's, then (at its end) its last frame again."""
+
+    def __init__(self, source: Source, loop: bool):
+        self.source, self.loop = source, loop
+        self.last: np.ndarray | None = None
+        self.ended = False
+
+    def next(self) -> np.ndarray:
+        """The next frame; at the end, rewind (--loop) or keep the last frame on screen."""
+        frame = None if self.ended else self.source.read()
+        if frame is None and not self.ended and self.loop and self.source.rewind():
+            frame = self.source.read()
+        if frame is None:
+            if self.last is None:
+                raise UserError(f"{self.source.name} gave no frames", "check the source")
+            self.ended = True
+            return self.last
+        self.last = frame
+        return frame
+
+
+def run_window(
+    source: Source, recognizer: Recognizer, model: concurrent.futures.Future, out: IO[str] | None, options: RunOptions
+) -> int:
+    """The interactive loop: read -> process -> draw -> show -> key. Returns the exit code.
+
+    `model` is the classifier still loading (`load_in_background`); frames are shown and
+    thresholded meanwhile. `out` receives one JSON line per frame processed, if given: once
+    the source has ended, its last frame is processed again, so the trackbar still acts on it.
+    """
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
     cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
     status = overlay.Status(sample_counts=count_samples(options.samples_dir))
+    feed, fps = _Feed(source, options.loop), FpsMeter()
     frame_period = 0.0 if source.self_paced else 1.0 / source.fps
-    fps, last, message_until, n = FpsMeter(), None, 0.0, 0
-    canvas = None  # reused every frame (imshow copies it)
+    canvas, message_until, n = None, 0.0, 0
     try:
         while options.max_frames is None or n < options.max_frames:
             t_start = time.perf_counter()
-            if recognizer.model is None and loader.model is not None:
-                recognizer.model = loader.model
-            if loader.error:
-                raise loader.error
-            # A camera decodes straight into the window image, saving a full-frame copy. Not a
-            # file: when it ends, its last frame is shown again and must not carry the overlay.
-            into = overlay.frame_area(canvas, last.shape) if source.live and canvas is not None else None
-            frame = None if status.ended else source.read(into)
-            if frame is None and not status.ended and options.loop and source.rewind():
-                frame = source.read()
-            if frame is None:  # the source ended: keep showing its last frame
-                if last is None:
-                    raise UserError(f"{source.name} gave no frames", "check the source")
-                status.ended, frame = True, last
-            # A file's last frame is read again (the trackbar still acts on it). A camera's was
-            # decoded into the window image and carries the overlay: its reading stays as it was.
-            fresh = not (status.ended and source.live)
-            last = frame
-            if fresh:
-                result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
+            _attach_model(recognizer, model)
+            frame = feed.next()
+            result = recognizer.process(frame, cv2.getTrackbarPos(TRACKBAR, WINDOW))
+            status.ended = feed.ended
             if t_start > message_until:
                 status.message = ""
             canvas = overlay.compose(frame, result, status, canvas)
             cv2.imshow(WINDOW, canvas)
-            if out is not None and fresh:
+            if out is not None:
                 out.write(json.dumps(result.to_json()) + "\n")
                 out.flush()
             n += 1
-            wait = max(1, int(1000 * (frame_period - (time.perf_counter() - t_start))))
-            key = cv2.waitKey(wait if not status.ended else 15) & 0xFF
+            wait_ms = (
+                ENDED_WAIT_MS if feed.ended else max(1, int(1000 * (frame_period - (time.perf_counter() - t_start))))
+            )
+            key = cv2.waitKeyEx(wait_ms)
             if key in (ord("q"), ord("Q")):
                 return _save_and_quit(result, options)
             if key == ESC or _window_closed():
                 return 0
-            if key == ord("h"):
-                status.show_help = not status.show_help
-            elif key == ord("m"):
-                recognizer.set_multi(not recognizer.multi)
-            elif ord("0") <= key <= ord("9"):
-                status.message = _save_sample(key - ord("0"), result, options, status)
-                message_until = time.perf_counter() + 1.5
+            if _handle_key(key, result, recognizer, options, status):
+                message_until = time.perf_counter() + MESSAGE_SECONDS
             status.fps = fps.tick()
         return 0
     finally:
         recognizer.close()
         cv2.destroyAllWindows()
+
+
+def _attach_model(recognizer: Recognizer, model: concurrent.futures.Future) -> None:
+    """Hand the model to the recognizer once it has loaded; a failed load ends the loop."""
+    if recognizer.model is not None or not model.done():
+        return
+    try:
+        recognizer.model = model.result()
+    except UserError:
+        raise
+    except Exception as exc:  # a damaged file can raise anything inside a runtime: one line, no traceback
+        raise UserError(f"could not load the model ({exc.__class__.__name__}: {exc})", "retrain or restore it") from exc
+
+
+def _handle_key(key: int, result: Result, recognizer: Recognizer, options: RunOptions, status: overlay.Status) -> bool:
+    """Keys h, m and 0-9 (full key codes: an arrow key is not a letter); True if a message was set."""
+    if key == ord("h"):
+        status.show_help = not status.show_help
+    elif key == ord("m"):
+        recognizer.set_multi(not recognizer.multi)
+    elif ord("0") <= key <= ord("9"):
+        status.message = _save_sample(key - ord("0"), result, options, status)
+        return True
+    return False
 
 
 def _save_and_quit(result: Result, options: RunOptions) -> int:

@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 from live_digits.errors import UserError
+from live_digits.recognizer import Settings
 
 T0 = time.perf_counter()
 log = logging.getLogger("live_digits")
-DEFAULT_MIN_CONFIDENCE = 0.55
+DEFAULTS = Settings()  # every recognition default lives in Settings alone
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -81,19 +82,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", default="cnn", help="'cnn' (default), 'dense', or a path to a model's .json/.tflite/.keras"
     )
-    p.add_argument("--threshold", type=int_range(0, 255), default=0, help="start threshold, 0 = automatic (default)")
     p.add_argument(
-        "--box", type=parse_box, default=None, help="crop box WxH, centred (default 200x200; 400x200 in number mode)"
+        "--threshold",
+        type=int_range(0, 255),
+        default=DEFAULTS.threshold,
+        help=f"start threshold, 0 = automatic (default {DEFAULTS.threshold})",
+    )
+    p.add_argument(
+        "--box",
+        type=parse_box,
+        default=None,
+        help="crop box WxH, centred (default {}x{}; {}x{} in number mode)".format(*DEFAULTS.box, *DEFAULTS.number_box),
     )
     p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
     p.add_argument(
-        "--window", type=int_range(1, 60), default=5, help="frames whose predictions are combined (default 5)"
+        "--window",
+        type=int_range(1, 60),
+        default=DEFAULTS.window,
+        help=f"frames whose predictions are combined (default {DEFAULTS.window})",
     )
     p.add_argument(
         "--min-confidence",
         type=_fraction,
-        default=DEFAULT_MIN_CONFIDENCE,
-        help=f"combined confidence needed to show a digit (default {DEFAULT_MIN_CONFIDENCE})",
+        default=DEFAULTS.min_confidence,
+        help=f"combined confidence needed to show a digit (default {DEFAULTS.min_confidence})",
     )
     p.add_argument("--no-gui", action="store_true", help="no window: write one JSON line per frame and exit at the end")
     p.add_argument("--output", help="write the per-frame JSON lines to this file ('-' = stdout; default with --no-gui)")
@@ -165,14 +177,14 @@ def _main(argv: list[str] | None) -> int:
     cv2.setNumThreads(1)
     _use_system_fonts(os.environ)
 
-    from live_digits import app, model, preprocess, sources
-    from live_digits.recognizer import Recognizer, Settings
+    from live_digits import app, model, sources
+    from live_digits.recognizer import Recognizer
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     settings = Settings(  # --box sets both modes' box; else key m switches between the two defaults
-        box=args.box or preprocess.DEFAULT_BOX,
-        number_box=args.box or preprocess.NUMBER_BOX,
+        box=args.box or DEFAULTS.box,
+        number_box=args.box or DEFAULTS.number_box,
         threshold=args.threshold,
         window=args.window,
         min_confidence=args.min_confidence,
@@ -197,7 +209,7 @@ def _main(argv: list[str] | None) -> int:
         if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
         recognizer = Recognizer(None, settings, overlap=True)  # the model runs beside the drawing
-        return app.run_window(source, recognizer, lambda: model.load(args.model), out, options)
+        return app.run_window(source, recognizer, app.load_in_background(lambda: model.load(args.model)), out, options)
 
 
 if __name__ == "__main__":

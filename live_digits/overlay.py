@@ -124,30 +124,16 @@ def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
 
 
 def compose(frame: np.ndarray, result: Result, status: Status, out: np.ndarray | None = None) -> np.ndarray:
-    """Camera view and panel side by side: what the window shows.
+    """Camera view (BGR uint8 (H, W, 3)) and panel side by side: what the window shows.
 
     Pass the previous frame's canvas as `out` to draw into it again: a fresh 1 MB image
-    per frame costs more than the copy itself (new pages from the OS every time). A frame
-    that already is the canvas's `frame_area` (a camera decoded into it) is drawn on in
-    place: the full-frame copy is skipped.
+    per frame costs more than the copy itself (new pages from the OS every time).
     """
     h, w = frame.shape[:2]
     shape = (max(h, 440), w + PANEL_W, 3)
     canvas = out if out is not None and out.shape == shape and out.dtype == np.uint8 else np.empty(shape, np.uint8)
     canvas[h:, :w] = DARK_LEVEL
-    area = frame_area(canvas, frame.shape)
-    if not _same_pixels(frame, area):
-        area[:] = frame
-    draw_frame(area, result, status)
+    canvas[:h, :w] = frame
+    draw_frame(canvas[:h, :w], result, status)
     draw_panel(canvas[:, w:], result, status)
     return canvas
-
-
-def frame_area(canvas: np.ndarray, frame_shape: tuple[int, ...]) -> np.ndarray:
-    """The view of `canvas` that shows a camera frame of `frame_shape`: a camera can decode into it."""
-    return canvas[: frame_shape[0], : frame_shape[1]]
-
-
-def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
-    """True if a and b are the same view of the same memory (not merely equal values)."""
-    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides

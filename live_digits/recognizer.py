@@ -35,7 +35,7 @@ class Settings:
     number_box: tuple[int, int] = preprocess.NUMBER_BOX  # ... and in number mode (--multi, or key m)
     threshold: int = 0  # 0 = automatic, 1..255 = fixed gray level (ink = gray < level)
     window: int = 5  # frames whose probabilities are combined
-    min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: cli.py)
+    min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: docs/accuracy.md)
     multi: bool = False  # read every digit in the box as a number
 
     def box_for(self, multi: bool) -> tuple[int, int]:

@@ -44,10 +44,8 @@ class Source:
     self_paced = False
     fps = 30.0
 
-    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
-        """The next frame. A source may decode it straight into `out` (a BGR uint8 array or
-        view of the frame's shape; the frame returned then shares its memory); others, and
-        a frame of another shape, come back as a new array."""
+    def read(self) -> np.ndarray | None:
+        """The next frame (BGR uint8 (H, W, 3)), or None at the end."""
         raise NotImplementedError
 
     def release(self) -> None:
@@ -79,11 +77,11 @@ class CaptureSource(Source):
             raise UserError(f"cannot read video frames from {self.name}", "check the file plays; try another format")
         self._first = frame
 
-    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
+    def read(self) -> np.ndarray | None:
         if self._first is not None:
             frame, self._first = self._first, None
             return to_bgr8(frame)
-        ok, frame = self.capture.read(out)  # a frame of another shape or type comes back as a new array
+        ok, frame = self.capture.read()
         return to_bgr8(frame) if ok and frame is not None else None
 
     def rewind(self) -> bool:
@@ -113,7 +111,7 @@ class ImagesSource(Source):
             raise UserError(f"cannot list folder {folder} ({exc.strerror})", "check its permissions") from exc
         return cls(paths, str(folder))
 
-    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
+    def read(self) -> np.ndarray | None:
         skipped = []
         while self._next < len(self.paths):
             path = self.paths[self._next]
@@ -150,7 +148,7 @@ class DemoSource(Source):
         self.labels = labels[order]
         self._frames = synth.demo_frames(list(images[order]), np.random.default_rng(seed), box=box)
 
-    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
+    def read(self) -> np.ndarray | None:
         return next(self._frames)
 
 

@@ -173,28 +173,26 @@ def per_frame(frames: list[np.ndarray], classic_model, repeats: int) -> dict:
         "window": Recognizer(model.load("cnn"), Settings(), overlap=True),
     }
     classic = ClassicLoop(classic_model)
-    # Each frame is first written, untimed, where a camera read would decode it: the classic
-    # loop's frame buffer (it draws on it in place), and our window image's frame area (the
-    # window loop hands it to the camera). Reading the stored frames directly would time
-    # cache misses on 55 MB of frames that no camera loop has.
+    # Each frame is first written, untimed, into a capture buffer, as a camera read decodes
+    # it: reading the stored frames directly would time cache misses on 55 MB of frames
+    # that no camera loop has.
     captured = np.empty_like(frames[0])
     times: dict[str, list[float]] = {"ours": [], "window": [], "classic": []}
     stalls = []
     canvas = overlay.compose(frames[0], recognizers["ours"].process(frames[0]), status)  # reused, as in the window
-    area = overlay.frame_area(canvas, frames[0].shape)
     rounds = max(2, repeats // len(frames))
     for r in range(-1, rounds):  # round -1: warm-up; then whole passes over the frames, rotating the order
         sides = list(times)
         for side in sides[r % 3 :] + sides[: r % 3]:
             cv2.setNumThreads(1 if side != "classic" else opencv_threads)  # as each runs
             for frame in frames:
-                np.copyto(captured if side == "classic" else area, frame)
+                np.copyto(captured, frame)
                 stall = side == "classic" and len(classic.pending) == BATCH - 1
                 t = time.perf_counter()
                 if side == "classic":
                     classic.process(captured)
                 else:
-                    canvas = overlay.compose(area, recognizers[side].process(area), status, canvas)
+                    canvas = overlay.compose(captured, recognizers[side].process(captured), status, canvas)
                 ms = 1e3 * (time.perf_counter() - t)
                 if r >= 0:
                     times[side].append(ms)

@@ -39,21 +39,6 @@ def test_video_file_rewinds_for_loop_mode(clip):
     assert np.array_equal(first, again)
 
 
-def test_a_camera_frame_can_be_decoded_straight_into_the_window_image(clip):
-    """The window hands a camera its canvas's frame area; a frame of another shape never
-    lands in it (it comes back as a new array and the area is left alone)."""
-    canvas = np.zeros((480, 640 + 220, 3), np.uint8)
-    area = canvas[:, :640]
-    with sources.open_source(str(clip[0])) as plain, sources.open_source(str(clip[0])) as into:
-        plain.read(), into.read()  # the first frame was read when the source was opened
-        for _ in range(3):
-            expected, frame = plain.read(), into.read(area)
-            assert np.shares_memory(frame, canvas) and np.array_equal(area, expected)
-        wrong_shape = np.zeros((100, 100, 3), np.uint8)
-        frame = into.read(wrong_shape)
-    assert frame.shape == (480, 640, 3) and not np.shares_memory(frame, wrong_shape) and not wrong_shape.any()
-
-
 def test_video_capture_is_released_on_errors(clip):
     with pytest.raises(RuntimeError):
         with sources.open_source(str(clip[0])) as src:
