@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_digits import datasets, evaluate, train
+from live_digits import augment, datasets, evaluate
 from live_digits.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,9 @@ def fine_tune(
     xs = np.concatenate(
         [
             sample_inputs(samples.images),
-            train.augmented_inputs(samples.images, copies, seed),
+            augment.augmented_inputs(samples.images, copies, seed),
             datasets.mnist_to_inputs(mx),
-            train.augmented_inputs(mx, mnist_copies, seed + 1),
+            augment.augmented_inputs(mx, mnist_copies, seed + 1),
         ]
     )
     ys = np.concatenate([np.tile(samples.labels, copies + 1), my, np.tile(my, mnist_copies)]).astype(np.int64)

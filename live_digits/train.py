@@ -1,32 +1,57 @@
-"""Model definitions, camera-style augmentation, training and export.
+"""Training, like a keras-io example: config -> data -> model -> fit -> export.
 
-Training images take the live path: MNIST digit -> (augmented) binary mask at crop
-resolution -> `preprocess` normalisation -> model. Augmentation models what a camera
-and a pen do to a digit *before* thresholding (shape: rotation, shear, aspect, elastic
-wobble; pen: stroke thickness; camera and threshold: blur, ragged edges, holes, specks),
-so the model learns the live crops' distribution, not only MNIST's. Filmed copies go
-the whole way: the digit written on rendered paper, filmed by the rendered webcam
-(`synth`) and read by the live path itself (`preprocess.read_box`).
+Training images take the live path: MNIST digit -> (augmented or filmed) binary mask at
+crop resolution -> `preprocess` normalisation -> model (`augment`). A `TrainConfig` holds
+every knob, with one preset per architecture.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import dataclasses
 import json
 import logging
-import multiprocessing
-import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from live_digits import datasets, preprocess, synth
+from live_digits import augment, datasets, preprocess
 
 log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("dense", "cnn")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training knob. `preset(arch)` gives the shipped recipe; override with `replace`."""
+
+    arch: str
+    epochs: int
+    copies: int  # mask-augmented copies of each training image
+    filmed: int = 0  # copies filmed by the rendered webcam and read by the live path
+    filmed_numbers: int = 0  # ... filmed as the digits of 2-4 digit numbers, read in number mode
+    members: int = 1  # networks trained from seeds seed, seed + 1, ... and averaged
+    seed: int = 0
+    batch_size: int = 128
+    learning_rate: float = 2e-3  # start of the cosine decay
+    verbose: int = 2  # keras fit's verbosity
+
+    @classmethod
+    def preset(cls, arch: str, **changes) -> TrainConfig:
+        if arch not in PRESETS:
+            raise ValueError(f"unknown architecture {arch!r}; choose from {ARCHITECTURES}")
+        return dataclasses.replace(PRESETS[arch], **changes)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS = {
+    "dense": TrainConfig("dense", epochs=30, copies=20),
+    "cnn": TrainConfig("cnn", epochs=25, copies=24, filmed=8),
+}
 
 
 def build_model(kind: str):
@@ -63,195 +88,56 @@ def build_model(kind: str):
 # ----------------------------------------------------------------------------- augmentation
 
 
-def _elastic_maps(rng: np.random.Generator, size: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth random displacement fields (pixels), as in Simard et al.'s elastic distortion."""
-    coarse = rng.uniform(-1, 1, (2, 5, 5)).astype(np.float32)
-    dx, dy = (cv2.resize(c, (size, size), interpolation=cv2.INTER_CUBIC) * alpha for c in coarse)
-    grid = np.arange(size, dtype=np.float32)
-    return grid[None, :] + dx, grid[:, None] + dy
-
-
-def augment_mask(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One raw MNIST digit (uint8 28x28) -> a randomly distorted binary mask at crop scale."""
-    up = datasets.UPSCALE
-    size = image.shape[0] * up
-    big = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-    pad = up * 6
-    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    n = big.shape[0]
-    c = n / 2
-    angle = rng.normal(0, 7)
-    shear = rng.normal(0, 0.15)
-    aspect = np.exp(rng.normal(0, 0.12))
-    a = cv2.getRotationMatrix2D((c, c), angle, 1.0)
-    s = np.array([[aspect, shear, 0], [0, 1 / aspect, 0]], np.float64)
-    m = a[:, :2] @ s[:, :2]
-    offset = np.array([c, c]) - m @ np.array([c, c])
-    warp = np.hstack([m, offset[:, None]])
-    big = cv2.warpAffine(big, warp, (n, n), flags=cv2.INTER_LINEAR)
-    if rng.random() < 0.5:
-        mx, my = _elastic_maps(rng, n, alpha=rng.uniform(2, 6))
-        big = cv2.remap(big, mx, my, cv2.INTER_LINEAR)
-    if rng.random() < 0.3:  # camera blur before the threshold: rounder, thicker or thinner
-        big = cv2.GaussianBlur(big, (0, 0), rng.uniform(1, 3))
-    if rng.random() < 0.25:  # sensor noise before the threshold: ragged edges
-        big = np.clip(big + rng.normal(0, 25, big.shape), 0, 255).astype(np.uint8)
-    level = rng.uniform(0.2, 0.75)  # threshold choice changes the stroke width
-    mask = (big > level * 255).astype(np.uint8) * 255
-    r = rng.random()
-    if r < 0.2:  # thick marker
-        k = int(rng.integers(2, 6)) * 2 + 1
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    elif r < 0.35:  # fine pen
-        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    if rng.random() < 0.2 and r >= 0.35:  # threshold artefacts: holes in strokes, specks around
-        holes = rng.random(mask.shape) < rng.uniform(0.01, 0.04)
-        mask[holes] = 0
-        specks = rng.random(mask.shape) < 0.0005
-        mask[specks] = 255
-    return mask
-
-
-def augmented_inputs(x: np.ndarray, copies: int, seed: int) -> np.ndarray:
-    """`copies` augmented model inputs per image: float32 (copies * N, 28, 28)."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((copies * len(x), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
-    for k in range(copies):
-        for i, img in enumerate(x):
-            out[k * len(x) + i] = datasets.mask_to_input(augment_mask(img, rng))
-    return out
-
-
-def filmed_inputs(
-    x: np.ndarray, copies: int, seed: int, workers: int | None = None, numbers: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """`copies` model inputs per image, each filmed by the rendered webcam and read by the live path.
-
-    Mask augmentation stops at the threshold; this goes the whole way: the digit's pen path
-    redrawn with a random pen on rendered paper (ink, ruling, light, blur, noise, shake, JPEG,
-    as `synth.random_conditions` draws them), then `preprocess.read_box`, the live loop's own
-    threshold, line removal, segmentation and normalisation. What the model learns is then
-    exactly what the live loop feeds it. `numbers` more copies film the images as the digits
-    of 2-4 digit numbers read in number mode, whose crops differ (hysteresis, the wider box,
-    neighbours); a number whose digit count is misread is left out. Returns (inputs float32
-    (M, 28, 28), index of each input's source image): a digit the live path loses (too faint
-    to find) is left out. Rendering costs ~12 ms per input, so the copies are shared among
-    `workers` processes.
-    """
-    streams = np.random.SeedSequence(seed).spawn(copies + numbers)
-    tasks = [(x, stream, k >= copies) for k, stream in enumerate(streams)]
-    workers = min(len(tasks), workers or os.cpu_count() or 1)
-    if tasks:
-        log.info("filming %d + %d (as numbers) copies of %d digits on %d process(es)", copies, numbers, len(x), workers)
-    if workers <= 1:
-        parts = [_film_copy(task) for task in tasks]
-    else:  # spawn, not fork: the parent may already run TensorFlow's threads
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            parts = list(pool.map(_film_copy, tasks))
-    empty = np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
-    inputs = np.concatenate([empty] + [images for images, _ in parts])
-    return inputs, np.concatenate([np.zeros(0, np.int64)] + [index for _, index in parts])
-
-
-FILM_FRAME = (240, 240)  # the 200x200 box with room around it for shake and light falloff
-FILM_NUMBER_FRAME = (440, 240)  # ... and the 400x200 number box
-
-
-def _film_copy(task: tuple[np.ndarray, np.random.SeedSequence, bool]) -> tuple[np.ndarray, np.ndarray]:
-    """One filmed copy of every image in x (a worker process's share of `filmed_inputs`)."""
-    x, stream, as_numbers = task
-    cv2.setNumThreads(1)  # one process per core already
-    rng = np.random.default_rng(stream)
-    box, frame_size = (preprocess.NUMBER_BOX, FILM_NUMBER_FRAME) if as_numbers else (preprocess.DEFAULT_BOX, FILM_FRAME)
-    images, index = [], []
-    for group in _number_groups(len(x), rng) if as_numbers else ([i] for i in range(len(x))):
-        cond = synth.random_conditions(rng, desk_side="none", desk_frac=0.0)  # no desk in a small frame
-        frame = synth.render_frames([x[i] for i in group], cond, 1, rng, frame_size, box)[0]
-        digits = preprocess.read_box(frame, box, multi=as_numbers)[3]
-        if len(digits) != len(group):  # a digit lost, or a number's digits miscounted: which is which?
-            continue
-        for i, digit in zip(group, digits, strict=True):
-            images.append(digit.image)
-            index.append(i)
-    shape = (len(images), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE)
-    return np.asarray(images, np.float32).reshape(shape), np.asarray(index, np.int64)
-
-
-def _number_groups(n: int, rng: np.random.Generator) -> list[list[int]]:
-    """All n image indices shuffled and cut into numbers of 2-4 digits."""
-    order = rng.permutation(n).tolist()
-    groups = []
-    while order:
-        size = int(rng.integers(2, 5))
-        groups.append(order[:size])
-        order = order[size:]
-    return groups
-
-
 # ----------------------------------------------------------------------------- training
 
 
-def train(
-    kind: str,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-    epochs: int,
-    copies: int,
-    filmed: int = 0,
-    seed: int = 0,
-    filmed_numbers: int = 0,
-    members: int = 1,
-    batch_size: int = 128,
-    verbose: int = 2,
-):
-    """Train one architecture on raw MNIST-style images; returns (model, info dict).
+def train(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray):
+    """Train `config.arch` on raw MNIST-style uint8 images (N, 28, 28); returns (model, info dict).
 
-    Each image is used as is, in `copies` mask-augmented versions, in `filmed` versions
-    filmed by the rendered webcam and in `filmed_numbers` filmed as digits of numbers
-    (`filmed_inputs`).
-
-    With `members` > 1, that many networks are trained with seeds seed, seed + 1, ...
-    (different initialisation and augmentation) and averaged into one model. Each keeps
-    its epoch with the best validation accuracy (validation images come from the
-    training set; the test set is never looked at here). With no validation images,
-    every image is trained on and each network keeps its last epoch (the learning rate
-    has decayed by then): the final fit once the recipe has been validated.
+    Each image is used as is, in `config.copies` mask-augmented versions and in filmed
+    versions (`augment.filmed_inputs`). With `members` > 1, that many networks are trained
+    with seeds seed, seed + 1, ... and averaged into one model. Each keeps its epoch with
+    the best validation accuracy (validation images come from the training set; the test
+    set is never looked at here). With no validation images, every image is trained on
+    and each network keeps its last epoch: the final fit once the recipe has been validated.
     """
     xv = datasets.mnist_to_inputs(x_val)
     nets, infos = [], []
-    for k in range(members):
-        net, info = _train_one(
-            kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed_numbers, seed + k, batch_size, verbose
-        )
+    for k in range(config.members):
+        net, info = _train_one(config.replace(seed=config.seed + k), x_train, y_train, xv, y_val)
         nets.append(net)
         infos.append(info)
-    if members == 1:
+    if config.members == 1:
         return nets[0], infos[0]
     combined = ensemble(nets)
     val_accuracy = None
     if len(y_val):
         val_accuracy = float(np.mean(np.argmax(combined.predict(xv, verbose=0), axis=1) == y_val))
-        log.info("%d-member ensemble: validation accuracy %.2f%%", members, 100 * val_accuracy)
+        log.info("%d-member ensemble: validation accuracy %.2f%%", config.members, 100 * val_accuracy)
     return combined, {"val_accuracy": val_accuracy, "members": infos, "best_epoch": [i["best_epoch"] for i in infos]}
 
 
-def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed_numbers, seed, batch_size, verbose):
+def training_inputs(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The images as model inputs: clean, augmented and filmed; float32 (M, 28, 28) and int64 (M,) labels."""
+    clean = datasets.mnist_to_inputs(x)
+    aug = augment.augmented_inputs(x, config.copies, config.seed)
+    film, source = augment.filmed_inputs(x, config.filmed, config.seed, numbers=config.filmed_numbers)
+    xs = np.concatenate([clean, aug, film])
+    ys = np.concatenate([y] * (config.copies + 1) + [y[source]]).astype(np.int64)
+    return xs, ys
+
+
+def _train_one(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, xv: np.ndarray, y_val: np.ndarray):
+    """One network from `config.seed`: data, model, fit; the best epoch's weights if validated."""
     import keras
 
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(config.seed)
     t0 = time.time()
-    clean = datasets.mnist_to_inputs(x_train)
-    aug = augmented_inputs(x_train, copies, seed)
-    film, source = filmed_inputs(x_train, filmed, seed, numbers=filmed_numbers)
-    xs = np.concatenate([clean, aug, film])
-    ys = np.concatenate([y_train] * (copies + 1) + [y_train[source]]).astype(np.int64)
+    xs, ys = training_inputs(config, x_train, y_train)
     log.info("prepared %d training inputs in %.0f s", len(xs), time.time() - t0)
-    model = build_model(kind)
-    steps = epochs * int(np.ceil(len(xs) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
+    model = build_model(config.arch)
+    steps = config.epochs * int(np.ceil(len(xs) / config.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps, alpha=0.02)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -262,14 +148,14 @@ def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed
     history = model.fit(
         xs,
         ys,
-        batch_size=batch_size,
-        epochs=epochs,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
         validation_data=(xv, y_val.astype(np.int64)) if validated else None,
         callbacks=[best] if validated else [],
-        verbose=verbose,
+        verbose=config.verbose,
     )
     if not validated:
-        return model, {"val_accuracy": None, "best_epoch": epochs, "history": history.history}
+        return model, {"val_accuracy": None, "best_epoch": config.epochs, "history": history.history}
     model.set_weights(best.weights)
     return model, {"val_accuracy": best.best, "best_epoch": best.epoch, "history": history.history}
 
@@ -277,9 +163,7 @@ def _train_one(kind, x_train, y_train, xv, y_val, epochs, copies, filmed, filmed
 def ensemble(members: list):
     """One model averaging the members' probabilities: one file, one interpreter call.
 
-    Members trained from different seeds make different mistakes; averaging them fixes
-    some of each. On the held-out webcam clips two CNNs read no better than one (README,
-    "One network, not two"), so the default is one network: this is for experiments.
+    For experiments: the shipped recipe is one network (docs/training.md says why).
     """
     import keras
 

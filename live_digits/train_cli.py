@@ -15,10 +15,7 @@ from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
-DEFAULTS = {  # per architecture: augmented and filmed copies of each training image, epochs, networks averaged
-    "dense": {"copies": 20, "filmed": 0, "filmed_numbers": 0, "epochs": 30, "members": 1},
-    "cnn": {"copies": 24, "filmed": 8, "filmed_numbers": 0, "epochs": 25, "members": 1},
-}
+OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "members", "seed")  # options that change a preset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--members",
         type=int_range(1, 10),
-        help="networks trained from different seeds and averaged (default 1: on held-out clips two read no better)",
+        help="networks trained from different seeds and averaged (default 1)",
     )
     p.add_argument(
         "--val-per-class",
@@ -88,12 +85,12 @@ def _train(args, argv: list[str]) -> int:
     (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class)
     command = "live-digits-train " + shlex.join(argv)
     for kind in ("dense", "cnn") if args.arch == "both" else (args.arch,):
-        settings = {
-            k: default if getattr(args, k) is None else getattr(args, k) for k, default in DEFAULTS[kind].items()
-        }
+        config = train.TrainConfig.preset(
+            kind, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+        )
         t0 = time.time()
-        net, info = train.train(kind, xtr, ytr, xval, yval, seed=args.seed, **settings)
-        meta = model_metadata(kind, net, info, settings)
+        net, info = train.train(config, xtr, ytr, xval, yval)
+        meta = model_metadata(config, net, info)
         meta["training"].update(
             data=str(args.mnist),
             train_images=int(len(xtr)),
@@ -112,17 +109,17 @@ def _train(args, argv: list[str]) -> int:
     return 0
 
 
-def model_metadata(kind: str, net, info: dict, settings: dict) -> dict:
+def model_metadata(config, net, info: dict) -> dict:
     """The JSON written beside a trained model: what it is, what it expects, how it was trained."""
     from live_digits.model import INPUT_CONTRACT
 
-    members = settings.get("members", 1)
+    kind, members = config.arch, config.members
     one = net.get_layer("member_0") if members > 1 else net
     training = {
-        "augmented_copies": settings["copies"],
-        "filmed_copies": settings["filmed"],
-        "filmed_number_copies": settings["filmed_numbers"],
-        "epochs": settings["epochs"],
+        "augmented_copies": config.copies,
+        "filmed_copies": config.filmed,
+        "filmed_number_copies": config.filmed_numbers,
+        "epochs": config.epochs,
         "best_epoch": info["best_epoch"],
         "validation_accuracy": _rounded(info["val_accuracy"]),
     }

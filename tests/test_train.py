@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT
 
-from live_digits import model, train
+from live_digits import augment, model
 
 
 @pytest.mark.parametrize("members, val_per_class, filmed", [(1, 5, 1), (2, 5, 0), (2, 0, 0)])
@@ -55,12 +55,12 @@ def test_filmed_inputs_are_the_live_paths_reading_of_each_labelled_digit(mnist_s
     """Rendered-camera copies: labels line up with images, the live path finds nearly every
     digit, and the work is split over processes without changing a single pixel."""
     x, y = mnist_sample["x_train"][::25], mnist_sample["y_train"][::25]  # 20 digits, every class
-    inputs, source = train.filmed_inputs(x, copies=3, seed=4, workers=1)
+    inputs, source = augment.filmed_inputs(x, copies=3, seed=4, workers=1)
     assert inputs.dtype == np.float32 and inputs.shape[1:] == (28, 28)
     assert 0.0 <= inputs.min() and inputs.max() <= 1.0
     assert len(inputs) == len(source) >= 0.9 * 3 * len(x) and set(source) <= set(range(len(x)))
     assert np.mean(cnn.predict(inputs).argmax(1) == y[source]) >= 0.85  # misaligned labels: ~10%
-    again, again_source = train.filmed_inputs(x, copies=3, seed=4, workers=2)
+    again, again_source = augment.filmed_inputs(x, copies=3, seed=4, workers=2)
     np.testing.assert_array_equal(again, inputs)
     np.testing.assert_array_equal(again_source, source)
 
@@ -69,8 +69,8 @@ def test_filmed_number_copies_are_number_mode_readings_of_each_labelled_digit(mn
     """Digits filmed as numbers: each image once per copy, labels in reading order, and the
     single-digit copies of the same seed are unchanged by adding them."""
     x, y = mnist_sample["x_train"][::25], mnist_sample["y_train"][::25]
-    inputs, source = train.filmed_inputs(x, copies=1, seed=4, workers=1, numbers=2)
-    single, single_source = train.filmed_inputs(x, copies=1, seed=4, workers=1)
+    inputs, source = augment.filmed_inputs(x, copies=1, seed=4, workers=1, numbers=2)
+    single, single_source = augment.filmed_inputs(x, copies=1, seed=4, workers=1)
     np.testing.assert_array_equal(inputs[: len(single)], single)
     np.testing.assert_array_equal(source[: len(single)], single_source)
     numbers = source[len(single) :]

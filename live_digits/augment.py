@@ -1,0 +1,164 @@
+"""Training inputs that look like what the live loop sees: mask augmentation and filmed copies.
+
+Both training and fine-tuning use these. Augmentation models what a camera and a pen do to
+a digit *before* thresholding (shape: rotation, shear, aspect, elastic wobble; pen: stroke
+thickness; camera and threshold: blur, ragged edges, holes, specks), so the model learns
+the live crops' distribution, not only MNIST's. Filmed copies go the whole way: the digit
+written on rendered paper, filmed by the rendered webcam (`synth`) and read by the live
+path itself (`preprocess.read_box`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+
+import cv2
+import numpy as np
+
+from live_digits import datasets, preprocess, synth
+
+log = logging.getLogger(__name__)
+
+
+def progress(total: int, what: str):
+    """A keras progress bar for a slow loop (keras is imported only when training)."""
+    from keras.utils import Progbar
+
+    log.info("%s ...", what)
+    return Progbar(total, unit_name=what.split()[0])
+
+
+def _elastic_maps(rng: np.random.Generator, size: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth random displacement fields (pixels), as in Simard et al.'s elastic distortion."""
+    coarse = rng.uniform(-1, 1, (2, 5, 5)).astype(np.float32)
+    dx, dy = (cv2.resize(c, (size, size), interpolation=cv2.INTER_CUBIC) * alpha for c in coarse)
+    grid = np.arange(size, dtype=np.float32)
+    return grid[None, :] + dx, grid[:, None] + dy
+
+
+def augment_mask(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One raw MNIST digit (uint8 28x28) -> a randomly distorted binary mask at crop scale."""
+    up = datasets.UPSCALE
+    size = image.shape[0] * up
+    big = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+    pad = up * 6
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    n = big.shape[0]
+    c = n / 2
+    angle = rng.normal(0, 7)
+    shear = rng.normal(0, 0.15)
+    aspect = np.exp(rng.normal(0, 0.12))
+    a = cv2.getRotationMatrix2D((c, c), angle, 1.0)
+    s = np.array([[aspect, shear, 0], [0, 1 / aspect, 0]], np.float64)
+    m = a[:, :2] @ s[:, :2]
+    offset = np.array([c, c]) - m @ np.array([c, c])
+    warp = np.hstack([m, offset[:, None]])
+    big = cv2.warpAffine(big, warp, (n, n), flags=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        mx, my = _elastic_maps(rng, n, alpha=rng.uniform(2, 6))
+        big = cv2.remap(big, mx, my, cv2.INTER_LINEAR)
+    if rng.random() < 0.3:  # camera blur before the threshold: rounder, thicker or thinner
+        big = cv2.GaussianBlur(big, (0, 0), rng.uniform(1, 3))
+    if rng.random() < 0.25:  # sensor noise before the threshold: ragged edges
+        big = np.clip(big + rng.normal(0, 25, big.shape), 0, 255).astype(np.uint8)
+    level = rng.uniform(0.2, 0.75)  # threshold choice changes the stroke width
+    mask = (big > level * 255).astype(np.uint8) * 255
+    r = rng.random()
+    if r < 0.2:  # thick marker
+        k = int(rng.integers(2, 6)) * 2 + 1
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    elif r < 0.35:  # fine pen
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    if rng.random() < 0.2 and r >= 0.35:  # threshold artefacts: holes in strokes, specks around
+        holes = rng.random(mask.shape) < rng.uniform(0.01, 0.04)
+        mask[holes] = 0
+        specks = rng.random(mask.shape) < 0.0005
+        mask[specks] = 255
+    return mask
+
+
+def augmented_inputs(x: np.ndarray, copies: int, seed: int) -> np.ndarray:
+    """`copies` augmented model inputs per image: float32 (copies * N, 28, 28)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((copies * len(x), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    bar = progress(copies, "copies augmented") if copies else None
+    for k in range(copies):
+        for i, img in enumerate(x):
+            out[k * len(x) + i] = datasets.mask_to_input(augment_mask(img, rng))
+        bar.update(k + 1)
+    return out
+
+
+def filmed_inputs(
+    x: np.ndarray, copies: int, seed: int, workers: int | None = None, numbers: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`copies` model inputs per image, each filmed by the rendered webcam and read by the live path.
+
+    Mask augmentation stops at the threshold; this goes the whole way: the digit's pen path
+    redrawn with a random pen on rendered paper (ink, ruling, light, blur, noise, shake, JPEG,
+    as `synth.random_conditions` draws them), then `preprocess.read_box`, the live loop's own
+    threshold, line removal, segmentation and normalisation. What the model learns is then
+    exactly what the live loop feeds it. `numbers` more copies film the images as the digits
+    of 2-4 digit numbers read in number mode, whose crops differ (hysteresis, the wider box,
+    neighbours); a number whose digit count is misread is left out. Returns (inputs float32
+    (M, 28, 28), index of each input's source image): a digit the live path loses (too faint
+    to find) is left out. Rendering is slow, so the copies are shared among `workers` processes.
+    """
+    streams = np.random.SeedSequence(seed).spawn(copies + numbers)
+    tasks = [(x, stream, k >= copies) for k, stream in enumerate(streams)]
+    workers = min(len(tasks), workers or os.cpu_count() or 1)
+    parts = []
+    if tasks:
+        log.info("filming %d + %d (as numbers) copies of %d digits on %d process(es)", copies, numbers, len(x), workers)
+        bar = progress(len(tasks), "copies filmed")
+    if workers <= 1:
+        for task in tasks:
+            parts.append(_film_copy(task))
+            bar.update(len(parts))
+    else:  # spawn, not fork: the parent may already run TensorFlow's threads
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for part in pool.map(_film_copy, tasks):
+                parts.append(part)
+                bar.update(len(parts))
+    empty = np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    inputs = np.concatenate([empty] + [images for images, _ in parts])
+    return inputs, np.concatenate([np.zeros(0, np.int64)] + [index for _, index in parts])
+
+
+FILM_FRAME = (240, 240)  # the 200x200 box with room around it for shake and light falloff
+FILM_NUMBER_FRAME = (440, 240)  # ... and the 400x200 number box
+
+
+def _film_copy(task: tuple[np.ndarray, np.random.SeedSequence, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """One filmed copy of every image in x (a worker process's share of `filmed_inputs`)."""
+    x, stream, as_numbers = task
+    cv2.setNumThreads(1)  # one process per core already
+    rng = np.random.default_rng(stream)
+    box, frame_size = (preprocess.NUMBER_BOX, FILM_NUMBER_FRAME) if as_numbers else (preprocess.DEFAULT_BOX, FILM_FRAME)
+    images, index = [], []
+    for group in _number_groups(len(x), rng) if as_numbers else ([i] for i in range(len(x))):
+        cond = synth.random_conditions(rng, desk_side="none", desk_frac=0.0)  # no desk in a small frame
+        frame = synth.render_frames([x[i] for i in group], cond, 1, rng, frame_size, box)[0]
+        digits = preprocess.read_box(frame, box, multi=as_numbers)[3]
+        if len(digits) != len(group):  # a digit lost, or a number's digits miscounted: which is which?
+            continue
+        for i, digit in zip(group, digits, strict=True):
+            images.append(digit.image)
+            index.append(i)
+    shape = (len(images), preprocess.INPUT_SIZE, preprocess.INPUT_SIZE)
+    return np.asarray(images, np.float32).reshape(shape), np.asarray(index, np.int64)
+
+
+def _number_groups(n: int, rng: np.random.Generator) -> list[list[int]]:
+    """All n image indices shuffled and cut into numbers of 2-4 digits."""
+    order = rng.permutation(n).tolist()
+    groups = []
+    while order:
+        size = int(rng.integers(2, 5))
+        groups.append(order[:size])
+        order = order[size:]
+    return groups
