@@ -24,7 +24,7 @@ from live_digits.preprocess.labels import components
 from live_digits.preprocess.lines import remove_ruled_lines
 from live_digits.preprocess.normalise import INPUT_SIZE, normalise_patch
 from live_digits.preprocess.segment import find_digit_groups, too_much_ink
-from live_digits.preprocess.threshold import NUMBER_HYSTERESIS, threshold_ink
+from live_digits.preprocess.threshold import NUMBER_HYSTERESIS, read_ink, threshold_ink
 
 DEFAULT_BOX = (200, 200)  # (width, height) of the centred crop read for one digit
 NUMBER_BOX = (400, 200)  # ... and for a number (--multi): room for several digits side by side
@@ -54,10 +54,11 @@ class Digit:
     image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
 
 
-def find_digits(mask: np.ndarray, multi: bool = False) -> list[Digit]:
+def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | None = None) -> list[Digit]:
     """Binary crop mask (uint8 (H, W), ink 255) -> the digits in it as model inputs, left to right.
 
-    An empty list means "no digit": blank paper, noise, a hand, a line.
+    An empty list means "no digit": blank paper, noise, a hand, a line. `off_paper`: where
+    the box shows no paper (`threshold.read_ink`), if known.
     """
     if too_much_ink(mask):
         return []
@@ -65,7 +66,8 @@ def find_digits(mask: np.ndarray, multi: bool = False) -> list[Digit]:
     clean = remove_ruled_lines(mask, labelled)
     if clean is not mask:
         mask, labelled = clean, components(clean)
-    return [Digit(rect, normalise_patch(patch)) for rect, patch in find_digit_groups(mask, multi, labelled)]
+    groups = find_digit_groups(mask, multi, labelled, off_paper)
+    return [Digit(rect, normalise_patch(patch)) for rect, patch in groups]
 
 
 def read_box(
@@ -78,8 +80,8 @@ def read_box(
     Number mode also keeps faint ink that touches the ink (hysteresis).
     """
     box = centred_box(frame.shape, box_size)
-    mask, level = threshold_ink(to_gray(frame[box.slices()]), threshold, NUMBER_HYSTERESIS if multi else None)
-    return box, mask, level, find_digits(mask, multi=multi)
+    mask, level, off_paper = read_ink(to_gray(frame[box.slices()]), threshold, NUMBER_HYSTERESIS if multi else None)
+    return box, mask, level, find_digits(mask, multi, off_paper)
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:

@@ -13,6 +13,18 @@ MIN_HEIGHT_IN_NUMBER = 0.5  # in a number, a piece under half the tallest digit'
 # In a number, a column of pieces none of which holds this share of the ink is debris
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
+# A piece touching the box border is a pen stroke running into the edge, not a hand, the
+# desk, a sheet's edge or noise, only if it has EDGE_MIN_SHARE of the largest piece's ink,
+# meets one side along at most EDGE_MAX_CONTACT of
+# it, covers at most EDGE_MAX_AREA of the box, and is not a straight bar (its
+# rotated bounding rectangle thinner than EDGE_BAR_ASPECT and more than EDGE_BAR_FILL ink).
+EDGE_MIN_SHARE = 0.25
+EDGE_MAX_CONTACT = 0.45
+EDGE_MAX_AREA = 0.2
+EDGE_BAR_ASPECT = 0.3
+EDGE_BAR_FILL = 0.75
+EDGE_LINE_PX = 6
+EDGE_RIM = 4  # px around a piece searched for the desk beside it
 
 
 def too_much_ink(mask: np.ndarray) -> bool:
@@ -20,22 +32,62 @@ def too_much_ink(mask: np.ndarray) -> bool:
     return np.count_nonzero(mask) > MAX_INK * mask.size
 
 
-def candidate_components(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.ndarray | None = None) -> np.ndarray:
     """Label ids of the components that can be (part of) a digit.
 
-    Specks (tiny next to the box and to the largest component) and blobs touching the
-    box border (a hand, a shadow, the edge of the sheet, a digit cut by the box) are dropped.
+    Specks (tiny next to the box and to the largest component) are dropped, and so are
+    blobs touching the box border (a hand, a shadow, the sheet's edge, the desk), unless
+    they look like a pen stroke that runs into one edge (`_stroke_reaching_edge`): people
+    do not keep every digit inside the box. `off_paper` (uint8 like labels, 255 where the
+    box shows no paper) rules out the rim of the desk along a small sheet's edge.
     """
     if len(stats) <= 1:
         return np.empty(0, np.int64)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    min_area = max(8.0, 4e-4 * shape[0] * shape[1], 0.04 * areas.max())
-    ok = (areas >= min_area) & ~_touches_border(stats[1:], shape)
+    min_area = max(8.0, 4e-4 * labels.size, 0.04 * areas.max())
+    touching = _touches_border(stats[1:], labels.shape)
+    ok = (areas >= min_area) & ~touching
+    for i in np.flatnonzero(touching & (areas >= EDGE_MIN_SHARE * areas.max())).tolist():
+        ok[i] = _stroke_reaching_edge(labels, stats, i + 1, off_paper)
     return np.flatnonzero(ok) + 1
 
 
+def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int, off_paper: np.ndarray | None) -> bool:
+    """True if a border-touching component is a stroke running into one edge of the box.
+
+    It meets exactly one side, in at most two runs (a loop cut by the edge) covering at most
+    EDGE_MAX_CONTACT of it (a hand or the desk meets it broadly; a sheet's edge or a ruled
+    line crosses the box or a corner), it is no bigger than a digit, and it is not a
+    straight bar (the edge of a sheet ending inside the box).
+    """
+    h, w = labels.shape
+    x, y, cw, ch, area = stats[label].tolist()
+    sides = [(labels[:, 0], x == 0), (labels[:, -1], x + cw == w), (labels[0], y == 0), (labels[-1], y + ch == h)]
+    touched = [border for border, touches in sides if touches]
+    if len(touched) != 1 or area > EDGE_MAX_AREA * h * w:
+        return False
+    contact = (touched[0] == label).astype(np.int8)
+    runs = np.count_nonzero(np.diff(contact, prepend=0) == 1)
+    if runs > 2 or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
+        return False
+    piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
+    (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
+    short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
+    if short < EDGE_BAR_ASPECT * long and (short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh):
+        return False
+    if off_paper is None:
+        return True
+    y0, y1, x0, x1 = max(y - EDGE_RIM, 0), min(y + ch + EDGE_RIM, h), max(x - EDGE_RIM, 0), min(x + cw + EDGE_RIM, w)
+    around = cv2.dilate(piece, np.ones((2 * EDGE_RIM + 1, 2 * EDGE_RIM + 1), np.uint8))
+    around = cv2.copyMakeBorder(around, y - y0, y1 - y - ch, x - x0, x1 - x - cw, cv2.BORDER_CONSTANT, value=0)
+    return not cv2.countNonZero(cv2.bitwise_and(around, off_paper[y0:y1, x0:x1]))
+
+
 def find_digit_groups(
-    mask: np.ndarray, multi: bool = False, labelled: tuple[np.ndarray, np.ndarray] | None = None
+    mask: np.ndarray,
+    multi: bool = False,
+    labelled: tuple[np.ndarray, np.ndarray] | None = None,
+    off_paper: np.ndarray | None = None,
 ) -> list[tuple[Rect, np.ndarray]]:
     """Group candidate components into digits: [(rect, tight uint8 patch)], left to right.
 
@@ -44,7 +96,7 @@ def find_digit_groups(
     horizontal extents overlap are one digit; separate columns are separate digits.
     """
     labels, stats = labelled if labelled is not None else components(mask)
-    keep = candidate_components(stats, mask.shape)
+    keep = candidate_components(labels, stats, off_paper)
     if keep.size == 0:
         return []
     groups = _column_groups(stats, keep) if multi else [_neighbourhood_group(stats, keep)]

@@ -16,6 +16,16 @@ AUTO_MIN_CONTRAST = 0.12
 AUTO_NOISE_SIGMAS = 4.0
 # ... and Otsu's level is never asked to be more than this.
 AUTO_MAX_CONTRAST = 0.5
+# A hollow stroke's inside (quarter-resolution pixels) is at least HOLLOW_CONTRAST darker
+# than the brightest paper HOLLOW_REACH around it (about 60 px in the frame, beyond the
+# widest marker), which a shadow across the paper is not; its outline is HOLLOW_RING wide.
+HOLLOW_REACH = 15
+HOLLOW_CONTRAST = 0.3
+HOLLOW_MIN_PIXELS = 3
+HOLLOW_RING = 9
+# "Paper" this much darker than the paper next to it is not paper: the desk, a thumb.
+OFF_PAPER = 0.2
+OFF_PAPER_AREA = 0.06
 PAPER_LEVELS = np.maximum(np.arange(256, dtype=np.float32), 1.0)  # paper grey level -> divisor, never 0
 # Number mode: pixels at least this fraction of the threshold dark that touch ink above it
 # are ink too (hysteresis). A faint stretch of a stroke otherwise splits a digit into
@@ -26,16 +36,50 @@ NUMBER_HYSTERESIS = 0.75
 def paper_background(gray: np.ndarray) -> np.ndarray:
     """Estimate the paper's brightness under the ink: uint8 (>= 1), same shape as `gray`.
 
-    A grey-level closing (max then min filter) wider than any pen stroke erases the dark
-    ink and keeps slow changes: shadows, vignetting, dim corners. Done at quarter
-    resolution because it only needs the low frequencies, and it must be cheap.
+    A grey-level closing (max then min filter) wider than a pen stroke erases the dark ink
+    and keeps slow changes: shadows, vignetting, dim corners. Done at quarter resolution
+    because it only needs the low frequencies, and it must be cheap. A marker stroke wider
+    than the closing survives it, and its inside would pass for paper: those insides are
+    found and their paper filled in from around the stroke (`_fill_hollow_strokes`).
     """
     h, w = gray.shape
     small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
-    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_REPLICATE)
-    small = np.maximum(cv2.blur(small, (5, 5)), 1)  # interpolation keeps it >= 1: safe to divide by
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_REPLICATE)
+    small_bg = np.maximum(cv2.blur(closed, (5, 5)), 1)  # interpolation keeps it >= 1: safe to divide by
+    small_bg = _fill_hollow_strokes(small, small_bg)
+    return cv2.resize(small_bg, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _fill_hollow_strokes(small: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Re-estimate the paper inside strokes wider than the closing; uint8 like `background`.
+
+    Such a stroke thresholds into its outline: a ring of ink around a dark inside whose
+    estimated paper is as dark as the ink. An inside is told from the hole of a `0` (paper)
+    by its grey level: darker than the paper around the ring. Its paper is then
+    interpolated (inpainted) from the estimate around the stroke. Returns `background`
+    itself when there is no such inside, the usual case.
+    """
+    ink = cv2.compare(small, _darker(background), cv2.CMP_LT)
+    outside = cv2.copyMakeBorder(cv2.bitwise_not(ink), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=255)
+    cv2.floodFill(outside, None, (0, 0), 128)  # everything reachable from the border without crossing ink
+    enclosed = (outside[1:-1, 1:-1] == 255).astype(np.uint8) * 255  # not ink, not reachable: holes
+    if not enclosed.any():
+        return background
+    nearby_paper = cv2.dilate(background, cv2.getStructuringElement(cv2.MORPH_RECT, (HOLLOW_REACH, HOLLOW_REACH)))
+    inked = cv2.compare(small, (nearby_paper * np.float32(1 - HOLLOW_CONTRAST)).astype(np.uint8), cv2.CMP_LT)
+    inside = cv2.bitwise_and(enclosed, inked)
+    if cv2.countNonZero(inside) < HOLLOW_MIN_PIXELS:
+        return background
+    ring = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (HOLLOW_RING, HOLLOW_RING)))
+    stroke = cv2.bitwise_or(inside, cv2.bitwise_and(ring, ink))  # the inside and the outline around it
+    stroke = cv2.dilate(stroke, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))  # and the blur's reach
+    return np.maximum(cv2.inpaint(background, stroke, 3, cv2.INPAINT_TELEA), 1)
+
+
+def _darker(paper: np.ndarray) -> np.ndarray:
+    """The grey level (uint8) that ink at least AUTO_MIN_CONTRAST darker than `paper` stays under."""
+    return (paper * np.float32(1 - AUTO_MIN_CONTRAST)).astype(np.uint8)
 
 
 def ink_darkness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +131,46 @@ def threshold_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = N
     the gray value (ink = gray < level). With automatic levels, `hysteresis` (a fraction
     below 1) also takes pixels that dark which touch the ink (`grow_into_faint_ink`).
     """
+    mask, chosen, _ = read_ink(gray, level, hysteresis)
+    return mask, chosen
+
+
+def read_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = None):
+    """`threshold_ink`, plus where the box shows no paper: (mask, level, off_paper mask or None).
+
+    off_paper (uint8 (H, W), 255 = not paper) marks what is far darker than the sheet even
+    after its own local paper estimate: the desk beside a small sheet, a sleeve. It is
+    None with a fixed threshold, which estimates no paper, or when all of the box is paper.
+    """
     if level > 0:
         _, mask = cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)
-        return mask, float(level)
+        return mask, float(level), None
     darkness, background = ink_darkness(gray)
     chosen, per_pixel = auto_threshold(darkness, background)
     mask = cv2.compare(darkness, per_pixel, cv2.CMP_GT)
     if hysteresis is not None:
         mask = grow_into_faint_ink(mask, darkness, per_pixel, hysteresis)
-    return mask, chosen
+    return mask, chosen, _off_paper(background)
+
+
+def _off_paper(background: np.ndarray) -> np.ndarray | None:
+    """Where the estimated paper drops OFF_PAPER below the paper next to it (a step, where a
+    shadow is a slope), over a region that reaches the box border and covers OFF_PAPER_AREA
+    of it (not a knot of ink)."""
+    reach = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * HOLLOW_REACH + 1, 4 * HOLLOW_REACH + 1))
+    nearby = cv2.dilate(background, reach)
+    off = cv2.compare(background, (nearby * np.float32(1 - OFF_PAPER)).astype(np.uint8), cv2.CMP_LT)
+    if not cv2.countNonZero(off):
+        return None
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(off, connectivity=8, ltype=label_type(off.shape))
+    h, w = off.shape
+    x, y, cw, ch, area = (stats[1:, k] for k in range(5))
+    wide = (area >= OFF_PAPER_AREA * h * w) & ((x == 0) | (y == 0) | (x + cw == w) | (y + ch == h))
+    if not wide.any():
+        return None
+    lut = np.zeros(n, np.uint8)
+    lut[1:][wide] = 255
+    return np.take(lut, labels)
 
 
 def grow_into_faint_ink(mask: np.ndarray, darkness: np.ndarray, per_pixel: np.ndarray, fraction: float) -> np.ndarray:

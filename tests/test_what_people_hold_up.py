@@ -1,0 +1,71 @@
+"""What people really hold up to the camera: fat markers, digits reaching the box edge,
+small sheets on a desk and hands, through the real frame -> digits path and the shipped CNN."""
+
+import cv2
+import numpy as np
+import pytest
+
+from live_digits import preprocess
+
+PAPER, INK, DESK = 205, 45, 70
+BOX = preprocess.DEFAULT_BOX
+
+
+def paper_frame(shade: int = PAPER) -> np.ndarray:
+    return np.full((480, 640, 3), shade, np.uint8)
+
+
+def write_mnist(frame: np.ndarray, digit: np.ndarray, scale: int, x_centre: int, ink_bottom: int) -> np.ndarray:
+    """Ink an MNIST digit (uint8 28x28) onto a BGR frame, `scale` times its size, its lowest ink at row `ink_bottom`."""
+    ink = cv2.resize(digit, (28 * scale, 28 * scale), interpolation=cv2.INTER_CUBIC) > 100
+    rows = np.flatnonzero(ink.any(axis=1))
+    ink = ink[rows[0] : rows[-1] + 1]
+    y0, x0 = ink_bottom + 1 - len(ink), x_centre - ink.shape[1] // 2
+    frame[y0 : y0 + len(ink), x0 : x0 + ink.shape[1]][ink] = INK
+    return frame
+
+
+def read(frame: np.ndarray, cnn) -> list[int]:
+    digits = preprocess.read_box(frame, BOX)[3]
+    return cnn.predict(np.stack([d.image for d in digits])).argmax(1).tolist() if digits else []
+
+
+@pytest.mark.parametrize("width", [25, 40, 50])
+def test_a_fat_marker_stroke_is_solid_ink_not_its_outline(width, cnn):
+    frame = paper_frame()
+    cv2.line(frame, (320, 180), (320, 300), (INK,) * 3, width)  # a 1 written with a whiteboard marker
+    _, mask, _, digits = preprocess.read_box(frame, BOX)
+    core = mask[70:130, 100 - width // 2 + 3 : 100 + width // 2 - 3]  # the stroke, away from its edge
+    assert core.min() == 255, f"hollow: {np.mean(core == 0):.0%} of the stroke's inside taken for paper"
+    assert read(frame, cnn) == [1]
+    frame = paper_frame()
+    cv2.ellipse(frame, (320, 240), (50, 70), 0, 0, 360, (INK,) * 3, width)  # a fat 0
+    assert read(frame, cnn) == [0]
+
+
+def test_a_digit_reaching_the_box_edge_is_read(mnist_sample, cnn):
+    """Handwritten digits written big and low, their bottom stroke running into the box's edge."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    read_right = 0
+    picks = [int(np.flatnonzero(y == d)[k]) for d in range(10) for k in range(3)]
+    for i in picks:
+        frame = write_mnist(paper_frame(), x[i], 7, 320, 345)  # ~140 px tall; the box spans rows 140-339
+        box = preprocess.centred_box(frame.shape, BOX)
+        assert (frame[box.y + box.h - 1, box.x : box.x + box.w] == INK).any()  # it does reach the edge
+        read_right += read(frame, cnn) == [int(y[i])]
+    assert read_right >= 0.8 * len(picks)
+
+
+def test_a_sheet_edge_the_desk_and_a_hand_in_the_box_are_not_digits():
+    frame = paper_frame(DESK)  # a sticky note on a dark desk, its corner inside the box
+    frame[:300, :380] = PAPER
+    assert preprocess.read_box(frame, BOX)[3] == []
+    frame = paper_frame(DESK)  # the note's edge running down through the box
+    frame[:, :300] = PAPER
+    assert preprocess.read_box(frame, BOX)[3] == []
+    frame = paper_frame(DESK)  # a narrow card whose end lies inside the box
+    frame[:280, 270:370] = PAPER
+    assert preprocess.read_box(frame, BOX)[3] == []
+    frame = paper_frame()  # a hand coming into the box from below
+    cv2.ellipse(frame, (330, 400), (80, 120), 10, 0, 360, (110, 140, 190), -1)
+    assert preprocess.read_box(frame, BOX)[3] == []
