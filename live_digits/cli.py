@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from live_digits import __version__, paths
 from live_digits.errors import UserError
 from live_digits.recognizer import Settings
 
@@ -36,6 +37,17 @@ def parse_box(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 200x200, got {text!r}") from None
     if not (28 <= w <= 4000 and 28 <= h <= 4000):
         raise argparse.ArgumentTypeError(f"box sides must be between 28 and 4000 pixels, got {text!r}")
+    return w, h
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """`1280x720` -> (1280, 720): a camera resolution to ask for."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 1280x720, got {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"width and height must be between 16 and 8192 pixels, got {text!r}")
     return w, h
 
 
@@ -62,26 +74,24 @@ def _fraction(text: str) -> float:
     return value
 
 
-def default_samples_dir(env: dict[str, str]) -> Path:
-    """Per-user data folder: $XDG_DATA_HOME/live-digits/samples (Linux convention)."""
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    if sys.platform == "win32":
-        base = env.get("LOCALAPPDATA", base)
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Application Support")
-    return Path(base) / "live-digits" / "samples"
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="live-digits",
         description="Read handwritten digits held up to a webcam, live.",
         epilog="Keys: q save the crop and quit, Esc quit, 0-9 save a labelled sample, m number mode, h help.",
     )
-    p.add_argument("--source", default="0", help="camera index, video file, image folder, or 'demo' (default: 0)")
     p.add_argument(
-        "--model", default="cnn", help="'cnn' (default), 'dense', or a path to a model's .json/.tflite/.keras"
+        "--source",
+        default="0",
+        help="camera index, video file, image folder, stream URL (http://, rtsp://), or 'demo' (default: 0)",
     )
+    p.add_argument(
+        "--model",
+        default="cnn",
+        help="'cnn' (default), 'dense', a name from --list-models, or a path to a model's .json/.tflite/.keras",
+    )
+    p.add_argument("--size", type=parse_size, help="ask the camera for this resolution, e.g. 1280x720")
+    p.add_argument("--fps", type=int_range(1, 240), help="ask the camera for this frame rate, e.g. 30")
     p.add_argument(
         "--threshold",
         type=int_range(0, 255),
@@ -114,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int_range(1, 10**9), help="stop after this many frames")
     p.add_argument("--loop", action="store_true", help="restart a video file or folder at its end (window only)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    p.add_argument("--list-models", action="store_true", help="list the installed models with their accuracy and exit")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
@@ -167,9 +179,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def list_models(dirs: paths.UserDirs) -> str:
+    """The `--list-models` text: each model `--model NAME` finds, with its measured accuracy."""
+    from live_digits import model
+
+    found = model.installed(dirs.models)
+    lines = [f"shipped models: {model.shipped_dir()}", f"your models:    {dirs.models}"]
+    if not any(m.where == "user" for m in found):
+        lines[-1] += " (none yet: live-digits-train writes there)"
+    rows = [
+        (m.name, "yours" if m.where == "user" else "shipped" + (" (yours replaces it)" if m.hidden else ""), m.accuracy)
+        for m in found
+    ]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in (0, 1)]
+    lines += [f"  {name:<{widths[0]}}  {where:<{widths[1]}}  {accuracy}" for name, where, accuracy in rows]
+    return "\n".join(lines)
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="live-digits: %(message)s")
+    dirs = paths.user_dirs(os.environ)
+    if args.list_models:
+        print(list_models(dirs))
+        return 0
     import cv2
 
     # Per-frame images are small: OpenCV's thread pool costs more than it saves here and
@@ -191,11 +224,12 @@ def _main(argv: list[str] | None) -> int:
         multi=args.multi,
     )
     box = settings.box_for(args.multi)
-    samples_dir = args.samples_dir or default_samples_dir(dict(os.environ))
+    samples_dir = args.samples_dir or dirs.samples
     options = app.RunOptions(
         save_dir=args.save_dir, samples_dir=samples_dir, max_frames=args.max_frames, loop=args.loop
     )
-    model.read_metadata(model.resolve(args.model))  # a missing or foreign model fails before any window
+    model_path = model.resolve(args.model, dirs.models)  # a missing or foreign model fails before any window
+    model.read_metadata(model_path)
     if not args.no_gui:
         check_writable_dir(args.save_dir, "save folder", "--save-dir")
     with (
@@ -204,12 +238,12 @@ def _main(argv: list[str] | None) -> int:
     ):
         log.info("source %s open after %.2f s", source.name, time.perf_counter() - T0)
         if args.no_gui:
-            recognizer = Recognizer(model.load(args.model), settings)
+            recognizer = Recognizer(model.load(model_path), settings)
             return app.run_headless(source, recognizer, out, options)
         if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
         recognizer = Recognizer(None, settings, overlap=True)  # the model runs beside the drawing
-        return app.run_window(source, recognizer, app.load_in_background(lambda: model.load(args.model)), out, options)
+        return app.run_window(source, recognizer, app.load_in_background(lambda: model.load(model_path)), out, options)
 
 
 if __name__ == "__main__":

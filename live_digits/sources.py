@@ -6,6 +6,7 @@ so the camera is released however the loop ends (q, an error, Ctrl-C).
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from live_digits.preprocess import to_gray
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-DEMO_DIGITS = Path(__file__).resolve().parent / "data" / "demo_digits.npz"
+DEMO_DIGITS = importlib.resources.files("live_digits") / "data" / "demo_digits.npz"
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
@@ -141,7 +142,7 @@ class DemoSource(Source):
     def __init__(self, box: tuple[int, int] = (200, 200), seed: int = 0):
         from live_digits import synth
 
-        with np.load(DEMO_DIGITS) as data:
+        with DEMO_DIGITS.open("rb") as f, np.load(f) as data:
             images, labels = data["images"], data["labels"]
         rank = np.array([np.sum(labels[:i] == lab) for i, lab in enumerate(labels)])
         order = np.lexsort((labels, rank))  # 0..9, then 0..9 again with the next writer's digits

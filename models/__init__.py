@@ -1,0 +1,1 @@
+"""The shipped models, packaged as `live_digits.models` (see setup.cfg); found with importlib.resources."""
