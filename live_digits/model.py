@@ -246,8 +246,14 @@ def _litert_predictor(path: Path):
 def _keras_predictor(path: Path):
     if not path.exists():
         raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
-    import keras
-    import tensorflow as tf
+    try:
+        import keras
+        import tensorflow as tf
+    except ImportError as exc:
+        raise UserError(
+            f"model {path.stem} has no .tflite file and TensorFlow is not installed to run its .keras",
+            "pip install 'live-digits[train]', or export the model to .tflite",
+        ) from exc
 
     try:
         net = keras.models.load_model(path, compile=False)

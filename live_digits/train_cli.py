@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
 
-from live_digits import datasets
-from live_digits.cli import OneLineParser, int_range
+from live_digits import datasets, paths
+from live_digits.cli import OneLineParser, check_writable_dir, int_range
 from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
@@ -29,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="'keras' (download the full MNIST, default), an mnist.npz in keras's layout, or a folder of IDX files",
     )
     p.add_argument("--arch", choices=("dense", "cnn", "both"), default="both", help="which model(s) to train")
-    p.add_argument("--out", type=Path, default=Path("models"), help="folder to write NAME.keras/.tflite/.json into")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder to write NAME.keras/.tflite/.json into (default: your models folder; live-digits --list-models)",
+    )
     p.add_argument("--epochs", type=int, help="override the default number of epochs")
     p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
     p.add_argument(
@@ -58,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--samples", type=Path, help="fine-tune on the samples the window saved (keys 0-9) in this folder"
     )
-    tune.add_argument("--base", default="cnn", help="model to start from: cnn (default), dense or a path")
+    tune.add_argument("--base", default="cnn", help="model to start from: cnn (default), another name or a path")
     tune.add_argument("--name", default="finetuned", help="name of the fine-tuned model files (default: finetuned)")
     tune.add_argument("--holdout", type=float, default=0.25, help="share of each digit's samples held out (0.25)")
     return p
@@ -68,6 +74,12 @@ def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         args = build_parser().parse_args(argv)
+        if importlib.util.find_spec("tensorflow") is None:
+            raise UserError("training needs TensorFlow, which is not installed", "pip install 'live-digits[train]'")
+        dirs = paths.user_dirs(os.environ)
+        args.out = args.out or dirs.models  # never the installed package's models
+        check_writable_dir(args.out, "output folder", "--out")  # before the training, not after it
+        args.user_models = dirs.models
         return _train(args, argv if argv is not None else sys.argv[1:])
     except UserError as err:
         print(f"live-digits-train: error: {err}", file=sys.stderr)
@@ -146,8 +158,8 @@ def _fine_tune(args, argv: list[str]) -> int:
     from live_digits import evaluate, finetune, model, train
 
     samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
-    base = model.load(args.base)
-    keras_path = model.resolve(args.base).with_suffix(".keras")
+    base = model.load(args.base, args.user_models)
+    keras_path = model.resolve(args.base, args.user_models).with_suffix(".keras")
     fit, held = finetune.split_samples(samples, args.holdout, args.seed)
     data = datasets.load_mnist(args.mnist)
     if "x_train" not in data:
@@ -189,7 +201,8 @@ def _fine_tune(args, argv: list[str]) -> int:
         log.info("MNIST test accuracy: %.2f%% before, %.2f%% after", 100 * acc_before, 100 * acc_after)
     path = train.save_model(tuned, args.out, args.name, meta)
     log.info("held-out accuracy on your samples: %.1f%% before, %.1f%% after", 100 * before, 100 * after)
-    log.info("wrote %s; use it with: live-digits --model %s", path, path)
+    by_name = path.parent.resolve() == args.user_models.resolve()
+    log.info("wrote %s; use it with: live-digits --model %s", path, args.name if by_name else path)
     return 0
 
 

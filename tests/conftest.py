@@ -12,11 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from live_digits.paths import DATA_DIR_ENV
 from live_digits.xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CLIP = DATA / "clip_7.avi"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_folder(tmp_path_factory):
+    """No test reads or writes the real per-user folder: the CLIs run here get a temporary one."""
+    os.environ[DATA_DIR_ENV] = str(tmp_path_factory.mktemp("user-data"))
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,16 @@
 """Fine-tuning on personal samples: a new handwriting style is learnt, MNIST is not forgotten."""
 
 import json
+import os
 import subprocess
 import sys
 
 import cv2
 import numpy as np
 import pytest
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, run_cli
 
-from live_digits import datasets, evaluate, model
+from live_digits import datasets, evaluate, model, paths
 
 
 def script_digit(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -38,25 +39,43 @@ def write_samples(folder, images, labels):
         cv2.imwrite(str(folder / str(d) / f"sample-{i:04d}-input.png"), (img * 255 + 0.5).astype(np.uint8))
 
 
-def train_cli(*args):
+def train_cli(*args, env: dict | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
+        [sys.executable, "-m", "live_digits.train_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={**os.environ, **(env or {})},
     )
 
 
-def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist_sample):
+def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist_sample, clip):
+    """... and the model lands in the per-user folder (not the shipped models), found by name."""
     images, labels = style_set(24, seed=1)
     write_samples(tmp_path / "samples", images, labels)
+    user = {paths.DATA_DIR_ENV: str(tmp_path / "user")}
+    shipped_before = sorted(p.name for p in model.shipped_dir().iterdir())
     proc = train_cli(
         "--samples", str(tmp_path / "samples"), "--mnist", str(DATA / "mnist_sample.npz"),
-        "--out", str(tmp_path), "--name", "mine", "--epochs", "4",
+        "--name", "mine", "--epochs", "4", env=user,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    meta = json.loads((tmp_path / "mine.json").read_text())
+    user_models = paths.user_dirs(user).models
+    assert sorted(p.name for p in user_models.iterdir()) == ["mine.json", "mine.keras", "mine.tflite"]
+    assert sorted(p.name for p in model.shipped_dir().iterdir()) == shipped_before
+    assert "live-digits --model mine" in proc.stderr
+    meta = json.loads((user_models / "mine.json").read_text())
     assert meta["fine_tuning"]["held_out_accuracy_after"] >= meta["fine_tuning"]["held_out_accuracy_before"]
 
+    listed = run_cli("--list-models", env=user)
+    mine = [line for line in listed.stdout.splitlines() if line.split()[:2] == ["mine", "yours"]]
+    assert listed.returncode == 0 and len(mine) == 1 and "your held-out samples" in mine[0], listed.stdout
+    headless = run_cli("--source", str(clip[0]), "--no-gui", "--model", "mine", env=user)
+    assert headless.returncode == 0 and json.loads(headless.stdout.splitlines()[-1])["digit"] == clip[1]["label"]
+
     fresh_x, fresh_y = style_set(20, seed=2)  # new samples of the style, never seen by either model
-    base, tuned = model.load("cnn"), model.load(tmp_path / "mine.json")
+    base, tuned = model.load("cnn"), model.load("mine", user_models)
     style_before = evaluate.accuracy(base.predict(fresh_x), fresh_y)
     style_after = evaluate.accuracy(tuned.predict(fresh_x), fresh_y)
     assert style_before < 0.95, "the style must be one the base model partly gets wrong"
