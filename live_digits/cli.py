@@ -203,6 +203,8 @@ def _main(argv: list[str] | None) -> int:
     if args.list_models:
         print(list_models(dirs))
         return 0
+    if not args.verbose:  # FFmpeg's own lines (a refused stream connection) would break the one-line errors
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     import cv2
 
     # Per-frame images are small: OpenCV's thread pool costs more than it saves here and
@@ -234,7 +236,7 @@ def _main(argv: list[str] | None) -> int:
         check_writable_dir(args.save_dir, "save folder", "--save-dir")
     with (
         _open_output(args.output, default_stdout=args.no_gui) as out,
-        sources.open_source(args.source, box) as source,
+        sources.open_source(args.source, box, args.size, args.fps) as source,
     ):
         log.info("source %s open after %.2f s", source.name, time.perf_counter() - T0)
         if args.no_gui:

@@ -1,4 +1,4 @@
-"""Frame sources: a camera index, a video file, a folder of images, or the built-in demo.
+"""Frame sources: a camera index, a video file, a folder of images, a stream URL, or the built-in demo.
 
 Every source is a context manager with `read() -> BGR uint8 frame or None at the end`,
 so the camera is released however the loop ends (q, an error, Ctrl-C).
@@ -18,6 +18,12 @@ from live_digits.preprocess import to_gray
 
 log = logging.getLogger(__name__)
 
+STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtsps://", "rtmp://")
+# How long FFmpeg waits for a stream to answer, and then for each frame, before it counts as
+# gone: long enough for a phone on Wi-Fi to hiccup, short enough that a dead one is noticed.
+STREAM_OPEN_TIMEOUT_MS = 10_000
+STREAM_READ_TIMEOUT_MS = 5_000
+STREAM_HINT = "check the URL opens in a browser or VLC and the phone app is streaming on this network"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 DEMO_DIGITS = importlib.resources.files("live_digits") / "data" / "demo_digits.npz"
 
@@ -94,6 +100,77 @@ class CaptureSource(Source):
             self.capture = None
 
 
+class StreamSource(CaptureSource):
+    """A network camera (a phone app's MJPEG over HTTP, RTSP) read by OpenCV's FFmpeg backend.
+
+    Live and self-paced like a camera, but a stream that stops is an error, not an end:
+    nothing else would tell the user that the phone went to sleep.
+    """
+
+    def __init__(self, capture: cv2.VideoCapture, url: str):
+        super().__init__(capture, f"stream {redact(url)}", live=True)
+
+    def prime(self) -> None:
+        ok, frame = self.capture.read()
+        if not ok or frame is None:
+            self.release()
+            raise UserError(f"{self.name} opened but gives no frames", STREAM_HINT)
+        self._first = frame
+
+    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
+        frame = super().read(out)
+        if frame is None and self.capture is not None:
+            raise UserError(f"{self.name} stopped sending frames", STREAM_HINT)
+        return frame
+
+
+def redact(url: str) -> str:
+    """The URL without its password (rtsp://user:secret@host -> rtsp://user:***@host), for messages."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not at or ":" not in userinfo or "/" in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def open_stream(url: str) -> StreamSource:
+    """Open a stream URL with FFmpeg's timeouts, so a dead address fails instead of hanging."""
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        STREAM_OPEN_TIMEOUT_MS,
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        STREAM_READ_TIMEOUT_MS,
+    ]
+    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+    if not capture.isOpened():
+        capture.release()
+        raise UserError(f"cannot open stream {redact(url)}", STREAM_HINT)
+    source = StreamSource(capture, url)
+    source.prime()
+    return source
+
+
+def open_camera(index: int, size: tuple[int, int] | None = None, fps: int | None = None) -> CaptureSource:
+    """Open camera `index`, asking it for `size` (w, h) and `fps`; a camera may pick its nearest mode."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        capture.release()
+        raise UserError(f"no camera at index {index}", "plug one in, try --source 1, or run --source demo")
+    if size is not None:
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+    if fps is not None:
+        capture.set(cv2.CAP_PROP_FPS, fps)
+    source = CaptureSource(capture, f"camera {index}", live=True)
+    source.prime()
+    got = source._first.shape[1], source._first.shape[0]
+    if size is not None and got != tuple(size):
+        log.warning("camera %d gives %dx%d frames, not the %dx%d asked for", index, *got, *size)
+    if fps is not None and abs(source.fps - fps) > 0.5:
+        log.warning("camera %d runs at %.0f fps, not the %d asked for", index, source.fps, fps)
+    return source
+
+
 class ImagesSource(Source):
     """Still images (a folder's, in name order); unreadable files are skipped with a warning."""
 
@@ -153,21 +230,30 @@ class DemoSource(Source):
         return next(self._frames)
 
 
-def open_source(spec: str, box: tuple[int, int] = (200, 200)) -> Source:
-    """`spec` is a camera index ("0"), a video file, an image folder or "demo"."""
+def open_source(
+    spec: str, box: tuple[int, int] = (200, 200), size: tuple[int, int] | None = None, fps: int | None = None
+) -> Source:
+    """`spec` is a camera index ("0"), a stream URL, a video file, an image folder or "demo".
+
+    `size` (w, h) and `fps` are asked of a camera; other sources have their own.
+    """
+    if (size or fps) and not spec.isdigit():
+        raise UserError(
+            f"--size and --fps ask a camera for a mode; {redact(spec)} is not a camera",
+            "drop them, or set a stream's resolution in its app",
+            exit_code=2,
+        )
     if spec == "demo":
         return DemoSource(box)
     if spec.isdigit():
-        capture = cv2.VideoCapture(int(spec))
-        if not capture.isOpened():
-            capture.release()
-            raise UserError(f"no camera at index {spec}", "plug one in, try --source 1, or run --source demo")
-        source = CaptureSource(capture, f"camera {spec}", live=True)
-        source.prime()
-        return source
+        return open_camera(int(spec), size, fps)
+    if spec.lower().startswith(STREAM_SCHEMES):
+        return open_stream(spec)
     path = Path(spec)
     if not path.exists():
-        raise UserError(f"source not found: {spec}", "give a camera index, a video file, an image folder or 'demo'")
+        raise UserError(
+            f"source not found: {spec}", "give a camera index, a video file, an image folder, a stream URL or 'demo'"
+        )
     if path.is_dir():
         return ImagesSource.from_folder(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
