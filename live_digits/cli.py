@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--box",
         type=parse_box,
         default=None,
-        help="crop box WxH, centred (default {}x{}; {}x{} in number mode)".format(*DEFAULTS.box, *DEFAULTS.number_box),
+        help="crop box WxH, centred (default {}x{}, {}x{} in number mode; grown with frames over 480 high)".format(
+            *DEFAULTS.box, *DEFAULTS.number_box
+        ),
     )
     p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
     p.add_argument(
@@ -224,6 +226,7 @@ def _main(argv: list[str] | None) -> int:
         window=args.window,
         min_confidence=args.min_confidence,
         multi=args.multi,
+        scale_box=args.box is None,
     )
     box = settings.box_for(args.multi)
     samples_dir = args.samples_dir or dirs.samples

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from live_digits import preprocess
 from live_digits.preprocess import Rect
 
 NO_PROBS = np.zeros(10, np.float32)
+# The frame height the default boxes are sized for: 640x480, what webcams give by default.
+REFERENCE_HEIGHT = 480
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,21 @@ class Settings:
     window: int = 5  # frames whose probabilities are combined
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: docs/accuracy.md)
     multi: bool = False  # read every digit in the box as a number
+    scale_box: bool = True  # grow the boxes with frames taller than 480 lines (off: a box chosen with --box)
 
-    def box_for(self, multi: bool) -> tuple[int, int]:
-        """The crop box of a mode: a number needs a wider one than a digit."""
-        return self.number_box if multi else self.box
+    def box_for(self, multi: bool, frame_height: int = REFERENCE_HEIGHT) -> tuple[int, int]:
+        """The crop box of a mode (a number needs a wider one than a digit) for a frame this tall.
+
+        A 1280x720 or 1920x1080 camera sees the paper at the same distance with more pixels:
+        the box grows with the frame height (300x300, 450x450) to cover the same part of the
+        view, so the digit fills it as it does at 480. Smaller frames keep the box (shrunk to
+        fit): there a digit already has few pixels, and still images are often just the digit.
+        """
+        box = self.number_box if multi else self.box
+        if not self.scale_box or frame_height <= REFERENCE_HEIGHT:
+            return box
+        scale = frame_height / REFERENCE_HEIGHT
+        return round(box[0] * scale), round(box[1] * scale)
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ class Result:
     threshold: int  # the setting: 0 = automatic
     threshold_level: float  # gray level (manual) or contrast fraction (auto) actually used
     box: Rect  # the crop box in frame coordinates
-    mask: np.ndarray  # uint8 thresholded crop, ink 255
+    mask: np.ndarray  # uint8 thresholded crop, ink 255 (at the 480-line scale for taller frames)
     model_input: np.ndarray | None  # float32 (28, 28) of the main digit, None if none found
     model_ready: bool = True
     multi: bool = False
@@ -135,7 +150,7 @@ class Recognizer:
 
     def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
         threshold = self.settings.threshold if threshold is None else int(threshold)
-        box, mask, level, digits = preprocess.read_box(frame, self.settings.box_for(self.multi), threshold, self.multi)
+        box, mask, level, digits = self._read(frame, threshold)
         result = Result(
             frame=self.frames,
             digit=None,
@@ -163,6 +178,27 @@ class Recognizer:
             future, previous_digits, previous_box = previous
             self._combine(result, previous_digits, future.result(), previous_box)
         return result
+
+    def _read(self, frame: np.ndarray, threshold: int) -> tuple[Rect, np.ndarray, float, list[preprocess.Digit]]:
+        """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.
+
+        The reading's pixel constants (speck sizes, line widths) are tuned on 640x480 frames:
+        the grown crop is shrunk back to that scale (gray, INTER_AREA) and read there, which
+        also costs less than reading it large. Digit rects come back in frame pixels.
+        """
+        base = self.settings.box_for(self.multi)
+        size = self.settings.box_for(self.multi, frame.shape[0])
+        if size == base:
+            return preprocess.read_box(frame, size, threshold, self.multi)
+        box = preprocess.centred_box(frame.shape, size)
+        scale = frame.shape[0] / REFERENCE_HEIGHT
+        small = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
+        crop = cv2.resize(preprocess.to_gray(frame[box.slices()]), small, interpolation=cv2.INTER_AREA)
+        _, mask, level, digits = preprocess.read_box(crop, small, threshold, self.multi)
+        grown = [
+            dataclasses.replace(d, rect=Rect(*(round(v * scale) for v in dataclasses.astuple(d.rect)))) for d in digits
+        ]
+        return box, mask, level, grown
 
     def _combine(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
         if self.multi:

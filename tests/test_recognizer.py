@@ -1,5 +1,6 @@
 """The per-frame core on real rendered webcam frames with the real shipped model."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -108,8 +109,52 @@ def test_overlapped_inference_is_the_same_reading_one_frame_later(cnn, mnist_sam
     np.testing.assert_array_equal(lagged[4].mask, in_step[4].mask)  # the picture itself is not late
 
 
-@pytest.mark.parametrize("shape", [(480, 640, 3), (240, 320, 3), (720, 1280, 3), (150, 150, 3)])
-def test_any_frame_size(cnn, shape):
+@pytest.mark.parametrize(
+    "shape, box", [((480, 640, 3), 200), ((240, 320, 3), 200), ((720, 1280, 3), 300), ((150, 150, 3), 150)]
+)
+def test_any_frame_size(cnn, shape, box):
     frame = np.full(shape, 200, np.uint8)
     result = Recognizer(cnn, Settings()).process(frame)
-    assert result.digit is None and result.mask.shape == (min(200, shape[0]), min(200, shape[1]))
+    assert result.digit is None and (result.box.w, result.box.h) == (box, box)
+    assert result.mask.shape == (min(200, shape[0]), min(200, shape[1]))
+
+
+def camera_hd(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """What a camera with more lines sees of the same scene: the 640x480 frame scaled up to
+    `height`, its sides continued to `width` (1280x720, 1920x1080 are wider than 4:3)."""
+    scale = height / frame.shape[0]
+    big = cv2.resize(frame, (round(frame.shape[1] * scale), height), interpolation=cv2.INTER_CUBIC)
+    left = (width - big.shape[1]) // 2
+    return cv2.copyMakeBorder(big, 0, 0, left, width - big.shape[1] - left, cv2.BORDER_REPLICATE)
+
+
+@pytest.mark.parametrize("width, height, box", [(1280, 720, 300), (1920, 1080, 450)])
+def test_the_box_grows_with_hd_frames_and_reads_what_it_reads_at_480(cnn, clip, width, height, box):
+    """On a 1920x1080 frame a 200x200 box cuts the fixture's 7 and reads nothing; the grown
+    box covers the same part of the view and reads it as at 480 lines."""
+    capture, frames = cv2.VideoCapture(str(clip[0])), []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    capture.release()
+    at_480 = read_clip(Recognizer(cnn, Settings()), frames)[-1]
+    hd = [camera_hd(f, width, height) for f in frames]
+    grown = read_clip(Recognizer(cnn, Settings()), hd)[-1]
+    assert (grown.box.w, grown.box.h) == (box, box) and grown.box.x == (width - box) // 2
+    assert grown.digit == at_480.digit == clip[1]["label"] and grown.confidence > 0.95
+    if height == 1080:
+        assert read_clip(Recognizer(cnn, Settings(scale_box=False)), hd)[-1].digit is None
+
+
+def test_number_mode_on_an_hd_frame_reports_digit_boxes_in_frame_pixels(cnn, mnist_sample):
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    picks = [int(np.flatnonzero(y == d)[0]) for d in (4, 0, 7)]
+    rng = np.random.default_rng(15)
+    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0)
+    frames = synth.render_frames([x[i] for i in picks], cond, 6, rng, box=(400, 200))
+    at_480 = read_clip(Recognizer(cnn, Settings(multi=True)), frames)[-1]
+    hd = read_clip(Recognizer(cnn, Settings(multi=True)), [camera_hd(f, 1920, 1080) for f in frames])[-1]
+    assert hd.number == at_480.number == "407" and (hd.box.w, hd.box.h) == (900, 450)
+    offset = (1920 - 640 * 2.25) / 2  # the scaled-up 640x480 frame sits in the middle of the wider one
+    for small, big in zip(at_480.readings, hd.readings, strict=True):
+        assert abs(big.rect.x - (small.rect.x * 2.25 + offset)) <= 6 and abs(big.rect.y - small.rect.y * 2.25) <= 6
+        assert abs(big.rect.w - small.rect.w * 2.25) <= 6 and abs(big.rect.h - small.rect.h * 2.25) <= 6
