@@ -117,8 +117,8 @@ class StreamSource(CaptureSource):
             raise UserError(f"{self.name} opened but gives no frames", STREAM_HINT)
         self._first = frame
 
-    def read(self, out: np.ndarray | None = None) -> np.ndarray | None:
-        frame = super().read(out)
+    def read(self) -> np.ndarray | None:
+        frame = super().read()
         if frame is None and self.capture is not None:
             raise UserError(f"{self.name} stopped sending frames", STREAM_HINT)
         return frame
