@@ -91,17 +91,21 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
 
 HOLDOUT_PER_CLASS = 50  # training's default hold-out, and the digits render_clips --split train draws
 HOLDOUT_SEED = 0  # fixed: the hold-out must not change with the training seed
+# ... nor with the data file: it is drawn from the first 5,000 images, which mnist10k.npz
+# shares with mnist.npz, so clips rendered from it stay unseen whichever file trains.
+HOLDOUT_POOL = 5000
 
 
 def split_train_val(x: np.ndarray, y: np.ndarray, val_per_class: int):
     """Stratified hold-out: `val_per_class` images of each digit go to validation.
 
-    The same images whatever the training seed: networks trained from different seeds are
+    The same images whatever the training seed and data file (`HOLDOUT_POOL`): networks are
     compared on clips rendered from these digits (render_clips.py --split train), so none
     of them may have trained on them.
     """
     rng = np.random.default_rng(HOLDOUT_SEED)
-    val = np.concatenate([rng.permutation(np.flatnonzero(y == d))[:val_per_class] for d in range(10)])
+    pool = y[:HOLDOUT_POOL]
+    val = np.concatenate([rng.permutation(np.flatnonzero(pool == d))[:val_per_class] for d in range(10)])
     train = np.setdiff1d(np.arange(len(y)), val)
     return (x[train], y[train]), (x[val], y[val])
 

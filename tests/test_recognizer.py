@@ -130,8 +130,8 @@ def camera_hd(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 @pytest.mark.parametrize("width, height, box", [(1280, 720, 300), (1920, 1080, 450)])
 def test_the_box_grows_with_hd_frames_and_reads_what_it_reads_at_480(cnn, clip, width, height, box):
-    """On a 1920x1080 frame a 200x200 box cuts the fixture's 7 and reads nothing; the grown
-    box covers the same part of the view and reads it as at 480 lines."""
+    """On a 1920x1080 frame a 200x200 box cuts the fixture's 7 (read, if at all, unsure); the
+    grown box covers the same part of the view and reads it as at 480 lines."""
     capture, frames = cv2.VideoCapture(str(clip[0])), []
     while (frame := capture.read()[1]) is not None:
         frames.append(frame)
@@ -142,7 +142,7 @@ def test_the_box_grows_with_hd_frames_and_reads_what_it_reads_at_480(cnn, clip, 
     assert (grown.box.w, grown.box.h) == (box, box) and grown.box.x == (width - box) // 2
     assert grown.digit == at_480.digit == clip[1]["label"] and grown.confidence > 0.95
     if height == 1080:
-        assert read_clip(Recognizer(cnn, Settings(scale_box=False)), hd)[-1].digit is None
+        assert read_clip(Recognizer(cnn, Settings(scale_box=False)), hd)[-1].confidence < 0.8
 
 
 def test_number_mode_on_an_hd_frame_reports_digit_boxes_in_frame_pixels(cnn, mnist_sample):
