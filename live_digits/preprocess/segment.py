@@ -9,7 +9,13 @@ from live_digits.preprocess.box import Rect
 from live_digits.preprocess.labels import components, select
 
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
-MIN_HEIGHT_IN_NUMBER = 0.5  # in a number, a piece under half the tallest digit's height is not a digit
+# In a number, a piece under MIN_HEIGHT_IN_NUMBER of the tallest digit's height is a digit
+# only if it stands on the number's line (its bottom within ON_THE_LINE of that height from
+# the tall digits' bottoms) and is at least MIN_SMALL_DIGIT of it tall: a small 0 beside a 9
+# is read, a dot, a tick or a stray mark above the line is not.
+MIN_HEIGHT_IN_NUMBER = 0.5
+ON_THE_LINE = 0.2
+MIN_SMALL_DIGIT = 0.3
 # In a number, a column of pieces none of which holds this share of the ink is debris
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
@@ -110,11 +116,23 @@ def find_digit_groups(
         if multi and areas.max() < MIN_MAIN_PIECE * ink:
             continue
         digits.append((rect, group))
-    if multi and digits:  # the digits of a number are about equally tall: dots and stray pieces are not
-        tallest = max(rect.h for rect, _ in digits)
-        digits = [(rect, group) for rect, group in digits if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest]
+    if multi and digits:
+        digits = _on_the_line(digits)
     digits.sort(key=lambda item: item[0].x)
     return [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
+
+
+def _on_the_line(digits: list[tuple[Rect, np.ndarray]]) -> list[tuple[Rect, np.ndarray]]:
+    """The pieces of a number that are digits: the tall ones, and short ones standing on their line."""
+    tallest = max(rect.h for rect, _ in digits)
+    tall = [rect for rect, _ in digits if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest]
+    line = float(np.median([rect.y + rect.h for rect in tall]))
+    return [
+        (rect, group)
+        for rect, group in digits
+        if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest
+        or (rect.h >= MIN_SMALL_DIGIT * tallest and abs(rect.y + rect.h - line) <= ON_THE_LINE * tallest)
+    ]
 
 
 def _touches_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

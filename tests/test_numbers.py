@@ -1,0 +1,37 @@
+"""Numbers as people write them, through the real frame -> digits path and the shipped CNN."""
+
+import cv2
+import numpy as np
+
+from live_digits import preprocess
+
+PAPER, INK = 205, 45
+
+
+def write(frame: np.ndarray, digit: np.ndarray, height: int, left: int, bottom: int) -> int:
+    """Ink an MNIST digit (uint8 28x28) so its ink is about `height` px tall, its lowest ink on row
+    `bottom` and its leftmost at column `left`; returns the column right of it."""
+    ink = cv2.resize(digit, (height, height), interpolation=cv2.INTER_CUBIC) > 100
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    frame[bottom + 1 - ink.shape[0] : bottom + 1, left : left + ink.shape[1]][ink] = INK
+    return left + ink.shape[1]
+
+
+def read_number(frame: np.ndarray, cnn) -> str:
+    digits = preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)[3]
+    probs = cnn.predict(np.stack([d.image for d in digits])) if digits else np.zeros((0, 10))
+    return "".join(str(d) for d in probs.argmax(1))
+
+
+def test_a_small_digit_on_the_line_beside_a_tall_one_is_read(mnist_sample, cnn):
+    """A 0 half as tall as the 9 beside it is a digit; a dot above the line is not."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    right = 0
+    for k in range(6):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        end = write(frame, x[np.flatnonzero(y == 9)[k]], 150, 230, 310)
+        write(frame, x[np.flatnonzero(y == 0)[k]], 75, end + 20, 310)
+        cv2.circle(frame, (end + 45, 180), 5, (INK,) * 3, -1)  # a speck above the line
+        right += read_number(frame, cnn) == "90"
+    assert right >= 5
