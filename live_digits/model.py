@@ -39,12 +39,17 @@ INPUT_CONTRACT = {
 CHECKED_KEYS = ("shape", "scale", "polarity")
 
 
+NOT_A_DIGIT = 10  # the extra class of models that can say "this is not one digit" (metadata "classes": 11)
+
+
 @dataclass
 class Model:
     """A loaded classifier: `predict(batch (N, 28, 28) float32) -> probs (N, 10) float32`.
 
-    One interpreter inside: call `predict` from one thread at a time (the window's
-    recognizer calls it only from its worker thread).
+    A model trained with a not-a-digit class (half a digit, two touching digits, debris)
+    gives the ten digits' probabilities only; what is missing to 1 is its belief that the
+    input is no single digit. One interpreter inside: call `predict` from one thread at a
+    time (the window's recognizer calls it only from its worker thread).
     """
 
     name: str
@@ -58,7 +63,12 @@ class Model:
             batch = batch[None]
         if len(batch) == 0:
             return np.zeros((0, 10), np.float32)
-        return self._predict(batch)
+        return self._predict(batch)[:, :NOT_A_DIGIT]
+
+    @property
+    def knows_not_a_digit(self) -> bool:
+        """True if the model was trained to tell a fragment or touching digits from a digit."""
+        return self.metadata.get("classes") == NOT_A_DIGIT + 1
 
 
 def shipped_dir() -> Path:
@@ -190,8 +200,9 @@ def load(spec: str | Path, user_models: Path | None = None, runtime: str = "auto
 
 def _check_outputs(model: Model, path: Path) -> None:
     """A corrupt-but-loadable file must not reach the loop: probe it once."""
-    probs = model.predict(np.zeros((2, 28, 28), np.float32))
-    if probs.shape != (2, 10) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
+    probs = model._predict(np.zeros((2, 28, 28), np.float32))
+    classes = NOT_A_DIGIT + int(model.knows_not_a_digit)
+    if probs.shape != (2, classes) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
         raise UserError(f"model {path.stem} gives invalid outputs {probs.shape}", "retrain or restore the model files")
 
 

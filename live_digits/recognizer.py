@@ -27,6 +27,8 @@ from live_digits import preprocess
 from live_digits.preprocess import Rect
 
 NO_PROBS = np.zeros(10, np.float32)
+SPLIT_SURE = 0.9  # touching digits are read as two only if both halves of the cut read this surely ...
+SPLIT_MARGIN = 0.0  # ... and this much more surely than the whole piece
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
 
@@ -116,6 +118,46 @@ class Result:
         return out
 
 
+def model_batch(digits: list[preprocess.Digit]) -> np.ndarray:
+    """float32 (M, 28, 28): every digit's input, then the halves of those that may be two touching digits."""
+    images = [d.image for d in digits] + [half.image for d in digits for split in d.splits for half in split]
+    return np.stack(images) if images else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+
+
+def read_touching(digits: list[preprocess.Digit], probs: np.ndarray) -> tuple[list[Rect], np.ndarray]:
+    """Each piece read as one digit, or as the two touching digits it may be.
+
+    A piece becomes two digits when the classifier reads both halves of its best cut at
+    least SPLIT_SURE and more surely than the whole, less SPLIT_MARGIN. This needs a
+    classifier that knows "not one digit": to it, two touching digits and half a digit are
+    that, so the whole of a touching pair and the halves of a wide 0 read unsure.
+    `probs` (M, 10) answers `model_batch(digits)`. Returns the digits' rects (in the mask)
+    and probabilities (K, 10), left to right.
+    """
+    rects, rows, k = [], [], len(digits)
+    for digit, whole in zip(digits, probs, strict=False):
+        best, sure = None, max(SPLIT_SURE, float(whole.max()) + SPLIT_MARGIN)
+        for split in digit.splits:
+            halves = probs[k : k + 2]
+            k += 2
+            if halves.max(axis=1).min() > sure:
+                best, sure = (split, halves), float(halves.max(axis=1).min())
+        if best is None:
+            rects.append(digit.rect)
+            rows.append(whole)
+        else:
+            rects += [half.rect for half in best[0]]
+            rows += list(best[1])
+    return rects, np.array(rows, np.float32).reshape(-1, 10)
+
+
+def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
+    """The digit (and its halves) with its rect in pixels `scale` times larger."""
+    rect = Rect(*(round(v * scale) for v in dataclasses.astuple(digit.rect)))
+    splits = tuple(tuple(_scaled(half, scale) for half in split) for split in digit.splits)
+    return dataclasses.replace(digit, rect=rect, splits=splits)
+
+
 class Recognizer:
     """Turns frames into Results, remembering the last `window` frames' predictions.
 
@@ -167,7 +209,9 @@ class Recognizer:
         self.frames += 1
         if self.model is None:
             return result
-        batch = np.stack([d.image for d in digits]) if digits else np.zeros((0, 28, 28), np.float32)
+        if not self.model.knows_not_a_digit:  # without that class, halves of a digit read too surely
+            digits = [dataclasses.replace(d, splits=()) if d.splits else d for d in digits]
+        batch = model_batch(digits)
         if not self.overlap:
             self._combine(result, digits, self.model.predict(batch), box)
             return result
@@ -195,10 +239,7 @@ class Recognizer:
         small = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
         crop = cv2.resize(preprocess.to_gray(frame[box.slices()]), small, interpolation=cv2.INTER_AREA)
         _, mask, level, digits = preprocess.read_box(crop, small, threshold, self.multi)
-        grown = [
-            dataclasses.replace(d, rect=Rect(*(round(v * scale) for v in dataclasses.astuple(d.rect)))) for d in digits
-        ]
-        return box, mask, level, grown
+        return box, mask, level, [_scaled(d, scale) for d in digits]
 
     def _combine(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
         if self.multi:
@@ -221,7 +262,8 @@ class Recognizer:
         A frame where a faint digit drops out (or a speck adds one) is outvoted, so the
         number does not flicker; the boxes drawn are those of the latest frame with that count.
         """
-        rects = [Rect(box.x + d.rect.x, box.y + d.rect.y, d.rect.w, d.rect.h) for d in digits]
+        found, probs = read_touching(digits, probs)
+        rects = [Rect(box.x + r.x, box.y + r.y, r.w, r.h) for r in found]
         self._history.append((probs, rects))
         counts = collections.Counter(len(p) for p, _ in self._history if len(p))
         if not counts:

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 
 from live_digits import preprocess
+from live_digits.recognizer import Recognizer, Settings
 
 PAPER, INK = 205, 45
 
@@ -11,7 +12,8 @@ PAPER, INK = 205, 45
 def write(frame: np.ndarray, digit: np.ndarray, height: int, left: int, bottom: int) -> int:
     """Ink an MNIST digit (uint8 28x28) so its ink is about `height` px tall, its lowest ink on row
     `bottom` and its leftmost at column `left`; returns the column right of it."""
-    ink = cv2.resize(digit, (height, height), interpolation=cv2.INTER_CUBIC) > 100
+    scale = height / digit.shape[0]
+    ink = cv2.resize(digit, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) > 100
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     frame[bottom + 1 - ink.shape[0] : bottom + 1, left : left + ink.shape[1]][ink] = INK
@@ -35,3 +37,21 @@ def test_a_small_digit_on_the_line_beside_a_tall_one_is_read(mnist_sample, cnn):
         cv2.circle(frame, (end + 45, 180), 5, (INK,) * 3, -1)  # a speck above the line
         right += read_number(frame, cnn) == "90"
     assert right >= 5
+
+
+def recognised_number(frame: np.ndarray, cnn) -> str:
+    recognizer = Recognizer(cnn, Settings(multi=True))
+    for _ in range(5):
+        result = recognizer.process(frame)
+    return result.number
+
+
+def test_a_wide_digit_is_not_cut_in_two(mnist_sample, cnn):
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    right = 0
+    for k in range(5):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        zero = cv2.resize(x[np.flatnonzero(y == 0)[k]], (42, 28))  # written wide
+        write(frame, zero, 150, 240, 300)
+        right += recognised_number(frame, cnn) == "0"
+    assert right >= 4, right

@@ -23,7 +23,7 @@ from live_digits.preprocess.box import Rect, centred_box, to_gray
 from live_digits.preprocess.labels import components
 from live_digits.preprocess.lines import remove_ruled_lines
 from live_digits.preprocess.normalise import INPUT_SIZE, normalise_patch
-from live_digits.preprocess.segment import find_digit_groups, too_much_ink
+from live_digits.preprocess.segment import find_digit_groups, split_touching, too_much_ink
 from live_digits.preprocess.threshold import NUMBER_HYSTERESIS, read_ink, threshold_ink
 
 DEFAULT_BOX = (200, 200)  # (width, height) of the centred crop read for one digit
@@ -52,6 +52,9 @@ class Digit:
 
     rect: Rect  # bounding box inside the mask it was found in
     image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
+    # Number mode, a piece wide enough to be two touching digits: the ways to cut it into
+    # two (`segment.split_touching`); the classifier decides which reading holds.
+    splits: tuple[tuple[Digit, Digit], ...] = ()
 
 
 def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | None = None) -> list[Digit]:
@@ -66,8 +69,12 @@ def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | N
     clean = remove_ruled_lines(mask, labelled)
     if clean is not mask:
         mask, labelled = clean, components(clean)
-    groups = find_digit_groups(mask, multi, labelled, off_paper)
-    return [Digit(rect, normalise_patch(patch)) for rect, patch in groups]
+    digits = []
+    for rect, patch in find_digit_groups(mask, multi, labelled, off_paper):
+        splits = split_touching(rect, patch) if multi else []
+        halves = tuple(tuple(Digit(r, normalise_patch(p)) for r, p in split) for split in splits)
+        digits.append(Digit(rect, normalise_patch(patch), halves))
+    return digits
 
 
 def read_box(

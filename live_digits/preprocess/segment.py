@@ -14,6 +14,11 @@ MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, n
 # the tall digits' bottoms) and is at least MIN_SMALL_DIGIT of it tall: a small 0 beside a 9
 # is read, a dot, a tick or a stray mark above the line is not.
 MIN_HEIGHT_IN_NUMBER = 0.5
+# A piece of a number at least PAIR_ASPECT as wide as tall may be two touching digits: cut
+# candidates are its CUTS thinnest columns between CUT_MARGIN and 1 - CUT_MARGIN of its width.
+PAIR_ASPECT = 0.6
+CUT_MARGIN = 0.15
+CUTS = 3
 ON_THE_LINE = 0.2
 MIN_SMALL_DIGIT = 0.3
 # In a number, a column of pieces none of which holds this share of the ink is debris
@@ -105,21 +110,58 @@ def find_digit_groups(
     keep = candidate_components(labels, stats, off_paper)
     if keep.size == 0:
         return []
-    groups = _column_groups(stats, keep) if multi else [_neighbourhood_group(stats, keep)]
-    digits = []
-    for group in groups:
+    if not multi:
+        group = _neighbourhood_group(stats, keep)
         rect = _union_of(stats[group, :4].tolist())
+        if not _looks_like_digit(rect, int(stats[group, cv2.CC_STAT_AREA].sum()), mask.shape):
+            return []
+        return [(rect, select(labels[rect.slices()], group, len(stats)))]
+    digits = []
+    for group in _column_groups(stats, keep):
         areas = stats[group, cv2.CC_STAT_AREA]
-        ink = int(areas.sum())
-        if not _looks_like_digit(rect, ink, mask.shape):
+        if areas.max() < MIN_MAIN_PIECE * areas.sum():
             continue
-        if multi and areas.max() < MIN_MAIN_PIECE * ink:
-            continue
-        digits.append((rect, group))
-    if multi and digits:
-        digits = _on_the_line(digits)
+        rect = _union_of(stats[group, :4].tolist())
+        if _looks_like_digit(rect, int(areas.sum()), mask.shape):
+            digits.append((rect, group))
+    digits = _on_the_line(digits) if digits else []
     digits.sort(key=lambda item: item[0].x)
     return [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
+
+
+def split_touching(rect: Rect, patch: np.ndarray) -> list[list[tuple[Rect, np.ndarray]]]:
+    """Where a piece of a number may be two touching digits: the ways to cut it in two.
+
+    A piece at least PAIR_ASPECT as wide as tall may hold two digits whose strokes meet
+    (connected components cannot part them). Candidate cuts are the columns with the least
+    ink (where neighbours touch, the ink is thinnest) between CUT_MARGIN and 1 - CUT_MARGIN
+    of its width, at most CUTS of them. Only candidates: a wide 0 is one digit, and the
+    classifier decides (`recognizer.read_touching`). Returns, per cut, the two halves as
+    [(rect in the mask, tight uint8 patch)], left to right; [] for a narrow piece.
+    """
+    if rect.w < PAIR_ASPECT * rect.h:
+        return []
+    profile = cv2.blur(np.count_nonzero(patch, axis=0).astype(np.float32)[None], (5, 1))[0]
+    lo, hi = int(CUT_MARGIN * rect.w), int((1 - CUT_MARGIN) * rect.w)
+    inner = profile[lo:hi]
+    minima = [i for i in range(1, len(inner) - 1) if inner[i] <= inner[i - 1] and inner[i] < inner[i + 1]]
+    cuts = sorted(minima, key=lambda i: inner[i])[:CUTS] or [int(np.argmin(inner))]
+    splits = []
+    for cut in sorted(lo + c for c in cuts):
+        halves = [_tight(rect, patch, 0, cut), _tight(rect, patch, cut, rect.w)]
+        if all(halves):
+            splits.append(halves)
+    return splits
+
+
+def _tight(rect: Rect, patch: np.ndarray, x0: int, x1: int) -> tuple[Rect, np.ndarray] | None:
+    """Columns x0:x1 of a patch, cropped to their ink, with their rect in the mask; None if blank."""
+    part = patch[:, x0:x1]
+    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    if rows.size == 0:
+        return None
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return Rect(rect.x + x0 + left, rect.y + top, right - left, bottom - top), part[top:bottom, left:right]
 
 
 def _on_the_line(digits: list[tuple[Rect, np.ndarray]]) -> list[tuple[Rect, np.ndarray]]:
