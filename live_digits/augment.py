@@ -129,6 +129,56 @@ def filmed_inputs(
     return inputs, np.concatenate([np.zeros(0, np.int64)] + [index for _, index in parts])
 
 
+def not_a_digit_inputs(x: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """`count` model inputs that are no single digit: float32 (count, 28, 28).
+
+    What number mode's candidate cuts hand the classifier: part of a digit (a vertical
+    slice of 30-60% of a digit at least 0.6 as wide as tall: a slice of a 1 is a 1), two
+    digits touching or overlapping (a cut not made), and a cut through a touching pair in
+    the wrong place (the end of one digit and the start of the next). Each is made from
+    mask-augmented images of `x` (uint8 (N, 28, 28)) and normalised as a number's piece is.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
+    bar = progress(count, "inputs of no single digit") if count else None
+    for k in range(count):
+        a, b = (_tight(augment_mask(x[i], rng)) for i in rng.integers(0, len(x), 2))
+        kind = rng.random()
+        if kind < 0.4 and a.shape[1] >= 0.6 * a.shape[0]:  # a slice of one digit
+            width = max(2, int(rng.uniform(0.3, 0.6) * a.shape[1]))
+            start = 0 if rng.random() < 0.5 else a.shape[1] - width
+            mask = a[:, start : start + width]
+        else:  # two digits side by side, overlapping by up to a fifth of the narrower one
+            pair = _side_by_side(a, b, int(rng.uniform(-0.05, 0.2) * min(a.shape[1], b.shape[1])))
+            if kind < 0.8:
+                mask = pair
+            else:  # cut in the wrong place: the end of the first and the start of the second
+                left = int(rng.uniform(0.3, 0.8) * a.shape[1])
+                right = a.shape[1] + int(rng.uniform(0.2, 0.7) * b.shape[1])
+                mask = pair[:, left : min(right, pair.shape[1])]
+        out[k] = preprocess.normalise_patch(_tight(mask))
+        if (k + 1) % 1000 == 0 or k + 1 == count:
+            bar.update(k + 1)
+    return out
+
+
+def _tight(mask: np.ndarray) -> np.ndarray:
+    """A uint8 mask cropped to its ink (all of it, if it has none)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if rows.size else mask
+
+
+def _side_by_side(a: np.ndarray, b: np.ndarray, overlap: int) -> np.ndarray:
+    """Two tight uint8 masks on one line (bottoms aligned), b moved `overlap` px into a (negative: a gap)."""
+    height = max(a.shape[0], b.shape[0])
+    start = a.shape[1] - overlap
+    out = np.zeros((height, max(start + b.shape[1], a.shape[1])), np.uint8)
+    out[height - a.shape[0] :, : a.shape[1]] = a
+    region = out[height - b.shape[0] :, start : start + b.shape[1]]
+    np.maximum(region, b, out=region)
+    return out
+
+
 FILM_FRAME = (240, 240)  # the 200x200 box with room around it for shake and light falloff
 FILM_NUMBER_FRAME = (440, 240)  # ... and the 400x200 number box
 

@@ -64,7 +64,7 @@ def int_range(lo: int, hi: int):
     return parse
 
 
-def _fraction(text: str) -> float:
+def fraction(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--min-confidence",
-        type=_fraction,
+        type=fraction,
         default=DEFAULTS.min_confidence,
         help=f"combined confidence needed to show a digit (default {DEFAULTS.min_confidence})",
     )

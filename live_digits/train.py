@@ -32,6 +32,7 @@ class TrainConfig:
     copies: int  # mask-augmented copies of each training image
     filmed: int = 0  # copies filmed by the rendered webcam and read by the live path
     filmed_numbers: int = 0  # ... filmed as the digits of 2-4 digit numbers, read in number mode
+    not_digits: float = 0.0  # inputs of no single digit (class 10), as a share of the digit inputs
     members: int = 1  # networks trained from seeds seed, seed + 1, ... and averaged
     seed: int = 0
     batch_size: int = 128
@@ -47,15 +48,20 @@ class TrainConfig:
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def classes(self) -> int:
+        """10 digits, plus "not one digit" when trained with such inputs (`model.NOT_A_DIGIT`)."""
+        return 11 if self.not_digits > 0 else 10
+
 
 PRESETS = {
     "dense": TrainConfig("dense", epochs=30, copies=20),
-    "cnn": TrainConfig("cnn", epochs=25, copies=24, filmed=8),
+    "cnn": TrainConfig("cnn", epochs=25, copies=24, filmed=8, not_digits=0.1),
 }
 
 
-def build_model(kind: str):
-    """The two shipped architectures; inputs float32 (N, 28, 28) in [0, 1], softmax out."""
+def build_model(kind: str, classes: int = 10):
+    """The two shipped architectures; inputs float32 (N, 28, 28) in [0, 1], softmax over `classes` out."""
     import keras
     from keras import layers
 
@@ -81,7 +87,7 @@ def build_model(kind: str):
         x = layers.Dropout(0.4)(x)
     else:
         raise ValueError(f"unknown architecture {kind!r}; choose from {ARCHITECTURES}")
-    outputs = layers.Dense(10, activation="softmax", name="probs")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name=f"live_digits_{kind}")
 
 
@@ -118,12 +124,15 @@ def train(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, x_val: 
 
 
 def training_inputs(config: TrainConfig, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The images as model inputs: clean, augmented and filmed; float32 (M, 28, 28) and int64 (M,) labels."""
+    """The images as model inputs: clean, augmented, filmed and (class 10) no single digit;
+    float32 (M, 28, 28) and int64 (M,) labels."""
     clean = datasets.mnist_to_inputs(x)
     aug = augment.augmented_inputs(x, config.copies, config.seed)
     film, source = augment.filmed_inputs(x, config.filmed, config.seed, numbers=config.filmed_numbers)
-    xs = np.concatenate([clean, aug, film])
-    ys = np.concatenate([y] * (config.copies + 1) + [y[source]]).astype(np.int64)
+    digits = len(clean) + len(aug) + len(film)
+    none = augment.not_a_digit_inputs(x, int(config.not_digits * digits), config.seed + 7919)
+    xs = np.concatenate([clean, aug, film, none])
+    ys = np.concatenate([y] * (config.copies + 1) + [y[source], np.full(len(none), 10)]).astype(np.int64)
     return xs, ys
 
 
@@ -135,7 +144,7 @@ def _train_one(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, xv
     t0 = time.time()
     xs, ys = training_inputs(config, x_train, y_train)
     log.info("prepared %d training inputs in %.0f s", len(xs), time.time() - t0)
-    model = build_model(config.arch)
+    model = build_model(config.arch, config.classes)
     steps = config.epochs * int(np.ceil(len(xs) / config.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps, alpha=0.02)
     model.compile(

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from live_digits import datasets, paths
-from live_digits.cli import OneLineParser, check_writable_dir, int_range
+from live_digits.cli import OneLineParser, check_writable_dir, fraction, int_range
 from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
-OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "members", "seed")  # options that change a preset
+OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "not_digits", "members", "seed")  # change a preset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--filmed-numbers",
         type=int_range(0, 1000),
         help="more filmed copies, written as the digits of 2-4 digit numbers and read in number mode (default 0)",
+    )
+    p.add_argument(
+        "--not-digits",
+        type=fraction,
+        help="inputs of no single digit (part of one, two touching), as a share of the digit inputs (cnn: 0.1)",
     )
     p.add_argument(
         "--members",
@@ -131,6 +136,7 @@ def model_metadata(config, net, info: dict) -> dict:
         "augmented_copies": config.copies,
         "filmed_copies": config.filmed,
         "filmed_number_copies": config.filmed_numbers,
+        "not_digit_share": config.not_digits,
         "epochs": config.epochs,
         "best_epoch": info["best_epoch"],
         "validation_accuracy": _rounded(info["val_accuracy"]),
@@ -144,6 +150,7 @@ def model_metadata(config, net, info: dict) -> dict:
         "layers": [layer.__class__.__name__ for layer in one.layers],
         "parameters": int(net.count_params()),
         "input": INPUT_CONTRACT,
+        "classes": config.classes,
         "files": {"keras": f"{kind}.keras", "tflite": f"{kind}.tflite"},
         "training": training,
     }

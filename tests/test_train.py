@@ -77,3 +77,26 @@ def test_filmed_number_copies_are_number_mode_readings_of_each_labelled_digit(mn
     assert len(numbers) >= 0.7 * 2 * len(x)  # a number whose digit count is misread is left out whole
     assert np.bincount(numbers, minlength=len(x)).max() <= 2  # each image at most once per copy
     assert np.mean(cnn.predict(inputs[len(single) :]).argmax(1) == y[numbers]) >= 0.85  # misaligned: ~10%
+
+
+def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_path, mnist_sample):
+    """--not-digits adds inputs of part of a digit or two touching digits as an eleventh class;
+    the model loads, knows it has that class, and answers the ten digits' probabilities."""
+    inputs = augment.not_a_digit_inputs(mnist_sample["x_train"], 50, seed=3)
+    assert inputs.shape == (50, 28, 28) and inputs.dtype == np.float32 and 0 <= inputs.min() and inputs.max() <= 1
+    assert (inputs.reshape(50, -1).max(1) > 0.5).all()  # every one has ink
+    args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args, "--not-digits", "0.3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / "dense.json").read_text())
+    assert meta["classes"] == 11 and meta["training"]["not_digit_share"] == 0.3
+    loaded = model.load(tmp_path / "dense.json")
+    probs = loaded.predict(np.zeros((3, 28, 28), np.float32))
+    assert loaded.knows_not_a_digit and probs.shape == (3, 10) and (probs.sum(1) <= 1 + 1e-5).all()
+    assert not model.load("cnn").knows_not_a_digit
