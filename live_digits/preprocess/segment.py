@@ -173,7 +173,11 @@ def _on_the_line(digits: list[tuple[Rect, np.ndarray]]) -> list[tuple[Rect, np.n
         (rect, group)
         for rect, group in digits
         if rect.h >= MIN_HEIGHT_IN_NUMBER * tallest
-        or (rect.h >= MIN_SMALL_DIGIT * tallest and abs(rect.y + rect.h - line) <= ON_THE_LINE * tallest)
+        or (
+            rect.h >= MIN_SMALL_DIGIT * tallest
+            and rect.w >= SMALL_DIGIT_ASPECT * rect.h
+            and abs(rect.y + rect.h - line) <= ON_THE_LINE * tallest
+        )
     ]
 
 
