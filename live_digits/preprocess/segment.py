@@ -11,24 +11,26 @@ from live_digits.preprocess.labels import components, select
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
 # In a number, a piece under MIN_HEIGHT_IN_NUMBER of the tallest digit's height is a digit
 # only if it stands on the number's line (its bottom within ON_THE_LINE of that height from
-# the tall digits' bottoms) and is at least MIN_SMALL_DIGIT of it tall: a small 0 beside a 9
-# is read, a dot, a tick or a stray mark above the line is not.
+# the tall digits' bottoms), is at least MIN_SMALL_DIGIT of it tall and SMALL_DIGIT_ASPECT
+# as wide as tall: a small 0 beside a 9 is read; a dot, a tick (and so a small 1) or a mark
+# above the line is not.
 MIN_HEIGHT_IN_NUMBER = 0.5
+ON_THE_LINE = 0.2
+MIN_SMALL_DIGIT = 0.3
+SMALL_DIGIT_ASPECT = 0.35
 # A piece of a number at least PAIR_ASPECT as wide as tall may be two touching digits: cut
 # candidates are its CUTS thinnest columns between CUT_MARGIN and 1 - CUT_MARGIN of its width.
 PAIR_ASPECT = 0.6
 CUT_MARGIN = 0.15
 CUTS = 3
-ON_THE_LINE = 0.2
-MIN_SMALL_DIGIT = 0.3
 # In a number, a column of pieces none of which holds this share of the ink is debris
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
 # A piece touching the box border is a pen stroke running into the edge, not a hand, the
 # desk, a sheet's edge or noise, only if it has EDGE_MIN_SHARE of the largest piece's ink,
-# meets one side along at most EDGE_MAX_CONTACT of
-# it, covers at most EDGE_MAX_AREA of the box, and is not a straight bar (its
-# rotated bounding rectangle thinner than EDGE_BAR_ASPECT and more than EDGE_BAR_FILL ink).
+# meets one side along at most EDGE_MAX_CONTACT of it, covers at most EDGE_MAX_AREA of the
+# box, and is not a straight bar: its rotated bounding rectangle thinner than EDGE_BAR_ASPECT
+# and either a line (under EDGE_LINE_PX across) or more than EDGE_BAR_FILL ink.
 EDGE_MIN_SHARE = 0.25
 EDGE_MAX_CONTACT = 0.45
 EDGE_MAX_AREA = 0.2

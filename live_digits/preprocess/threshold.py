@@ -94,7 +94,7 @@ def ink_darkness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     smooth = cv2.GaussianBlur(gray, (3, 3), 0)
     background = paper_background(gray)
     ratio = cv2.divide(smooth, background, scale=255)  # saturates at 255 where brighter than paper
-    return cv2.subtract(255, ratio), background
+    return np.uint8(255) - ratio, background  # numpy: cv2 takes a 4x1 crop for a scalar
 
 
 def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float, np.ndarray]:
