@@ -12,6 +12,7 @@ black (0); sizes are (width, height) like OpenCV; reflectances are float32 in [0
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
@@ -23,15 +24,27 @@ import numpy as np
 
 __all__ = [
     "BLURRY_SIGMA",
+    "BOX_HEIGHT_PX",
+    "CLASSIC_RATES",
     "DESK_SIDES",
     "DIM_EXPOSURE",
+    "EDGE_SIDES",
+    "FAT_PEN_PX",
     "INKS",
+    "SLANT",
     "SMALL_HEIGHT",
+    "STYLES",
     "THIN_PEN_PX",
+    "WIDE_RATES",
+    "Clip",
     "Conditions",
+    "Layout",
     "demo_frames",
     "random_conditions",
+    "random_number_conditions",
+    "render_clip",
     "render_frames",
+    "style_digit",
     "write_clip",
 ]
 
@@ -40,6 +53,13 @@ DIM_EXPOSURE = 0.5
 SMALL_HEIGHT = 0.45
 THIN_PEN_PX = 4.0
 BLURRY_SIGMA = 1.5
+FAT_PEN_PX = 16.0
+SLANT = 0.25  # |shear| from which writing counts as slanted (12 degrees of sheet rotation is 0.21)
+
+# How often `random_conditions` draws each condition beyond the classic ones (each independently).
+WIDE_RATES: dict[str, float] = {"fat": 0.15, "edge": 0.15, "sheet": 0.15, "slant": 0.15}
+CLASSIC_RATES: dict[str, float] = dict.fromkeys(WIDE_RATES, 0.0)  # the conditions before they were widened
+BOX_HEIGHT_PX = 200  # the box height random conditions are drawn for (pen widths relative to digit heights)
 
 # Ink reflectances (BGR): dark but never pure black; blue ballpoint; graphite.
 INKS: dict[str, tuple[float, float, float]] = {
@@ -48,6 +68,14 @@ INKS: dict[str, tuple[float, float, float]] = {
     "pencil": (0.36, 0.35, 0.34),
 }
 DESK_SIDES = ("none", "left", "right", "top", "bottom")
+EDGE_SIDES = DESK_SIDES
+# Sticky notes and index cards (BGR reflectance multipliers of the paper).
+SHEET_COLOURS = {
+    "white": (1.0, 1.0, 1.0),
+    "yellow": (0.55, 0.93, 1.0),
+    "pink": (0.8, 0.7, 1.0),
+    "green": (0.7, 0.95, 0.8),
+}
 
 _SKELETON_SCALE = 8  # MNIST is thinned at 8x (224 px): smooth enough to redraw with any pen
 _SHAKE_MEMORY = 0.7  # AR(1) coefficient: a hand drifts smoothly rather than jumping every frame
@@ -92,6 +120,14 @@ class Conditions:
     desk_side: str = "none"  # where the background shows beyond the sheet's edge, if anywhere
     desk_frac: float = 0.0  # how much of the frame it covers on that side
     desk_bgr: tuple[float, float, float] = (0.16, 0.2, 0.25)  # background reflectance
+    slant: float = 0.0  # shear of the writing: x shift per unit of height upwards (0.5 leans right strongly)
+    edge_side: str = "none"  # box side the ink is pushed against ("none": kept clear of the border)
+    edge_reach: float = 0.0  # how far the ink reaches past that side, fraction of the box side (< 0: short of it)
+    sheet_margins: tuple[float, ...] = ()  # a small sheet: paper beyond the ink (left, top, right, bottom), in
+    # digit heights, desk all around it; () = the sheet fills the frame
+    paper_bgr: tuple[float, float, float] = (1.0, 1.0, 1.0)  # paper colour (sticky notes are yellow, pink ...)
+    digit_sizes: float = 0.0  # uneven heights in a number: each digit 1 - U(0, digit_sizes) of the set height
+    baseline_drift: float = 0.0  # a number's baseline wanders by this std per digit, fraction of the height
 
     def __post_init__(self) -> None:
         checks = {
@@ -101,7 +137,7 @@ class Conditions:
             "ink": self.ink in INKS,
             "pen_px": 0.5 <= self.pen_px <= 60.0,
             "digit_height": 0.05 <= self.digit_height <= 1.0,
-            "digit_gap": self.digit_gap >= 0.0,
+            "digit_gap": self.digit_gap >= -0.5,
             "exposure": 0.01 <= self.exposure <= 4.0,
             "shadow": 0.0 <= self.shadow < 1.0,
             "vignette": 0.0 <= self.vignette < 1.0,
@@ -112,6 +148,12 @@ class Conditions:
             "jpeg_quality": 1 <= self.jpeg_quality <= 100,
             "desk_side": self.desk_side in DESK_SIDES,
             "desk_frac": 0.0 <= self.desk_frac < 0.5,
+            "slant": abs(self.slant) <= 1.5,
+            "edge_side": self.edge_side in EDGE_SIDES,
+            "edge_reach": -0.2 <= self.edge_reach <= 0.2,
+            "sheet_margins": len(self.sheet_margins) in (0, 4) and all(0.0 < m <= 5.0 for m in self.sheet_margins),
+            "digit_sizes": 0.0 <= self.digit_sizes < 0.8,
+            "baseline_drift": 0.0 <= self.baseline_drift <= 0.5,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -135,6 +177,10 @@ class Conditions:
             "small": self.digit_height < SMALL_HEIGHT,
             "thin": self.pen_px < THIN_PEN_PX,
             "blurry": self.blur_sigma > BLURRY_SIGMA,
+            "fat": self.pen_px >= FAT_PEN_PX,
+            "edge": self.edge_side != "none",
+            "sheet": bool(self.sheet_margins),
+            "slant": abs(self.slant) >= SLANT,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,14 +213,29 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def random_conditions(rng: np.random.Generator, **overrides: Any) -> Conditions:
+def random_conditions(rng: np.random.Generator, rates: dict[str, float] | None = None, **overrides: Any) -> Conditions:
     """Draw realistic conditions for one clip; keyword arguments fix chosen fields.
 
-    The benchmark subsets are drawn independently: ~30% dim, ~35% ruled, ~30% small digit,
-    ~30% thin pen, ~25% blurry, so each subset is large enough to report on its own. Offsets
-    keep a typical digit well inside the box (`render_frames` clamps them again for the actual
-    ink). Raises TypeError for an unknown field name and ValueError for an invalid value.
+    The classic benchmark subsets are drawn independently: ~30% dim, ~35% ruled, ~30% small
+    digit, ~30% thin pen, ~25% blurry, so each subset is large enough to report on its own.
+    Offsets keep a typical digit well inside the box (`render_frames` clamps them again for
+    the actual ink). Then the wider conditions people meet are drawn, each independently with
+    its probability in `rates` (missing names: `WIDE_RATES`): a fat marker up to a quarter of
+    a big digit's height, a digit as large as the box against one of its sides, a small sheet
+    (sticky note, index card) with the desk around it, strongly slanted writing.
+    `rates=CLASSIC_RATES` draws exactly what was drawn before the conditions were widened,
+    from the same random numbers. Raises TypeError for an unknown field name and ValueError
+    for an invalid value.
     """
+    cond = _classic_conditions(rng)
+    rates = {**WIDE_RATES, **(rates or {})}
+    if any(rates.values()):
+        cond = _widen(cond, rng, rates)
+    return replace(cond, **overrides) if overrides else cond
+
+
+def _classic_conditions(rng: np.random.Generator) -> Conditions:
+    """The conditions `random_conditions` drew before they were widened (same draws, same order)."""
     dim = rng.random() < 0.30
     ruled = bool(rng.random() < 0.35)
     small = rng.random() < 0.30
@@ -241,6 +302,70 @@ def random_conditions(rng: np.random.Generator, **overrides: Any) -> Conditions:
         desk_frac=_uniform(rng, 0.03, 0.15) if desk else 0.0,
         desk_bgr=tuple(float(c) for c in rng.uniform(0.05, 0.35) * rng.uniform(0.7, 1.0, 3)),
     )
+    return cond
+
+
+def _widen(cond: Conditions, rng: np.random.Generator, rates: dict[str, float]) -> Conditions:
+    """Add the wider conditions to classic ones, each with its probability in `rates`."""
+    fat, edge, sheet, slant = (bool(u < rates[name]) for u, name in zip(rng.random(4), WIDE_RATES, strict=True))
+    changes: dict[str, Any] = {}
+    height = cond.digit_height
+    if edge:  # as large as the box, against one side of it, touching or just crossing it
+        height = _uniform(rng, 0.55, 1.0)
+        changes.update(edge_side=str(rng.choice(EDGE_SIDES[1:])), edge_reach=_uniform(rng, -0.01, 0.05))
+    elif fat:  # fat markers are used for big digits
+        height = _uniform(rng, 0.6, 0.92)
+    if fat:  # a whiteboard or felt marker: a stroke of 15-25% of the digit's height
+        ink = str(rng.choice(["black", "blue"], p=[0.6, 0.4]))
+        ink_bgr = tuple(float(np.clip(c * rng.uniform(0.85, 1.2), 0.02, 0.6)) for c in INKS[ink])
+        pen = _uniform(rng, 0.15, 0.25) * height * BOX_HEIGHT_PX
+        changes.update(ink=ink, ink_bgr=ink_bgr, pen_px=max(pen, FAT_PEN_PX))
+    if sheet:  # a sticky note or index card: its edges and the desk behind it show in the box
+        near = int(rng.integers(4))  # at least one side comes close to the ink
+        margins = [_uniform(rng, 0.08, 0.35) if k == near else _uniform(rng, 0.12, 1.2) for k in range(4)]
+        colour = str(rng.choice(list(SHEET_COLOURS), p=[0.45, 0.35, 0.1, 0.1]))
+        desk = rng.uniform(0.05, 0.55) * rng.uniform(0.7, 1.0, 3)  # from a dark desk to a light grey one
+        changes.update(
+            sheet_margins=tuple(margins),
+            paper_bgr=SHEET_COLOURS[colour],
+            desk_side="none",
+            desk_frac=0.0,
+            desk_bgr=tuple(float(c) for c in desk),
+        )
+    if slant:  # mostly leaning right, as right-handed writers do
+        changes["slant"] = _uniform(rng, SLANT, 0.7) * (1.0 if rng.random() < 0.8 else -1.0)
+    if height != cond.digit_height:
+        changes["digit_height"] = height
+    return replace(cond, **changes) if changes else cond
+
+
+def random_number_conditions(
+    rng: np.random.Generator, rates: dict[str, float] | None = None, **overrides: Any
+) -> Conditions:
+    """Draw conditions for a clip of a number as people write one; keyword arguments fix fields.
+
+    `random_conditions`, then the number's own layout: digits 35-140 px tall in a box
+    `BOX_HEIGHT_PX` high (log-uniform: small numbers are common), gaps from overlapping
+    (~25%) to wide, uneven digit heights (~30%: a digit down to half its neighbour's height)
+    and a wandering baseline (~30%). A fat marker keeps its width relative to the height.
+    """
+    cond = random_conditions(rng, rates)
+    height_px = _log_uniform(rng, 35.0, 140.0)
+    touching = rng.random() < 0.25
+    gap = _uniform(rng, -0.15, 0.03) if touching else _log_uniform(rng, 0.06, 0.8)
+    sizes = _uniform(rng, 0.25, 0.55) if rng.random() < 0.3 else 0.0
+    drift = _uniform(rng, 0.03, 0.12) if rng.random() < 0.3 else 0.0
+    pen = cond.pen_px
+    if pen >= FAT_PEN_PX:
+        pen = max(THIN_PEN_PX, pen * height_px / (cond.digit_height * BOX_HEIGHT_PX))
+    cond = replace(
+        cond,
+        digit_height=height_px / BOX_HEIGHT_PX,
+        digit_gap=gap,
+        digit_sizes=sizes,
+        baseline_drift=drift,
+        pen_px=pen,
+    )
     return replace(cond, **overrides) if overrides else cond
 
 
@@ -304,8 +429,16 @@ class _Skeleton:
     h: int
 
 
-def _skeleton(digit: np.ndarray) -> _Skeleton:
-    """MNIST uint8 (28, 28) -> its pen path, found on a smooth 8x upsampling (224x224)."""
+def _shear(img: np.ndarray, slant: float) -> np.ndarray:
+    """float32 (H, W) -> (H, W + 2 * extra): rows shifted right by slant * (height above the middle)."""
+    h, w = img.shape
+    extra = int(math.ceil(abs(slant) * h / 2.0)) + 1
+    m = np.array([[1.0, -slant, slant * (h - 1) / 2.0 + extra], [0.0, 1.0, 0.0]], np.float32)
+    return cv2.warpAffine(img, m, (w + 2 * extra, h), flags=cv2.INTER_LINEAR, borderValue=0.0)
+
+
+def _skeleton(digit: np.ndarray, slant: float = 0.0) -> _Skeleton:
+    """MNIST uint8 (28, 28) -> its pen path, found on a smooth 8x upsampling (224x224), sheared by `slant`."""
     img = np.asarray(digit)
     if img.shape != (28, 28):
         raise ValueError(f"digits must be (28, 28) MNIST images, got shape {img.shape}")
@@ -314,6 +447,8 @@ def _skeleton(digit: np.ndarray) -> _Skeleton:
         img = img / 255.0
     s = _SKELETON_SCALE
     big = cv2.resize(img, (28 * s, 28 * s), interpolation=cv2.INTER_CUBIC)
+    if slant:  # slanted writing: the same pen path, sheared (then thinned like any digit)
+        big = _shear(big, slant)
     pad = 6 * s  # room for the widest pen around the path
     shape = np.pad(big > 0.5, pad)
     if not shape.any():
@@ -365,18 +500,31 @@ def _stroke_alpha(sk: _Skeleton, height_px: float, cond: Conditions, rng: np.ran
     return np.ascontiguousarray(alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """One digit's ink coverage float32 (h, w) and its top-left corner on the group canvas."""
+
+    alpha: np.ndarray
+    x: int
+    y: int
+
+
 def _digit_group(
     digits: list[np.ndarray], cond: Conditions, box: tuple[int, int], rng: np.random.Generator
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[_Placed]]:
     """Ink coverage float32 (h, w) of the digits written left to right, sized to fit the box.
 
     Each digit is cond.digit_height of the box tall (with a little handwriting jitter in size
-    and baseline) and separated by cond.digit_gap of that height. If the group (rotated with
-    the sheet) would not fit the box with a margin, it is scaled down as a whole.
+    and baseline, and cond.digit_sizes of unevenness) and separated by cond.digit_gap of that
+    height (< 0: overlapping). If the group (rotated with the sheet) would not fit the box with
+    a margin, it is scaled down as a whole (a digit against the box edge may fill the box).
+    Also returns where each digit landed on the canvas.
     """
-    skeletons = [_skeleton(d) for d in digits]
+    skeletons = [_skeleton(d, cond.slant) for d in digits]
     target = cond.digit_height * box[1]
     jitter = [float(rng.uniform(0.92, 1.08)) if len(digits) > 1 else 1.0 for _ in digits]
+    if cond.digit_sizes:  # a digit written much smaller than its neighbours
+        jitter = [j * (1.0 - float(rng.uniform(0.0, cond.digit_sizes))) for j in jitter]
     heights = np.array([target * j for j in jitter])
     widths = np.array(
         [(sk.w / sk.h) * max(h - cond.pen_px, 2.0) + cond.pen_px for sk, h in zip(skeletons, heights, strict=True)]
@@ -384,26 +532,162 @@ def _digit_group(
     gap = cond.digit_gap * target
     group_w = float(widths.sum() + gap * (len(digits) - 1))
     group_h = float(heights.max() * (1.1 if len(digits) > 1 else 1.0))
-    # Fit the rotated group inside the box, leaving room for hand shake.
+    # Fit the rotated group inside the box, leaving room for hand shake (none against the edge).
     th = math.radians(abs(cond.rotation))
     rot_w = group_w * math.cos(th) + group_h * math.sin(th)
     rot_h = group_w * math.sin(th) + group_h * math.cos(th)
-    edge = 2.0 * (6.0 + 3.0 * cond.shake_px)
+    edge = 2.0 * (6.0 + 3.0 * cond.shake_px) if cond.edge_side == "none" else 0.0
     fit = min(1.0, (box[0] - edge) / rot_w, (box[1] - edge) / rot_h)
     alphas = [_stroke_alpha(sk, h * fit, cond, rng) for sk, h in zip(skeletons, heights, strict=True)]
-    gap_px = max(1, round(gap * fit))
-    canvas_h = max(a.shape[0] for a in alphas) + round(0.1 * target)
-    canvas_w = sum(a.shape[1] for a in alphas) + gap_px * (len(alphas) - 1)
+    gap_px = max(1, round(gap * fit)) if gap >= 0 else round(gap * fit)
+    xs = [0]
+    for a in alphas[:-1]:  # an overlap never puts a digit before the middle of the previous one
+        xs.append(xs[-1] + max(a.shape[1] + gap_px, (a.shape[1] + 1) // 2))
+    if cond.baseline_drift or cond.digit_sizes:
+        ys = _on_baseline(alphas, cond.baseline_drift * target, target, rng)
+        canvas_h = max(y + a.shape[0] for y, a in zip(ys, alphas, strict=True))
+    else:  # digits centred on the line
+        canvas_h = max(a.shape[0] for a in alphas) + round(0.1 * target)
+        ys = []
+        for a in alphas:
+            slack = canvas_h - a.shape[0]
+            jit = rng.normal(0, 0.03 * target) if len(alphas) > 1 else 0.0
+            ys.append(int(np.clip(round(slack / 2 + jit), 0, slack)) if len(alphas) > 1 else slack // 2)
+    canvas_w = max(x + a.shape[1] for x, a in zip(xs, alphas, strict=True))
     out = np.zeros((canvas_h, canvas_w), np.float32)
-    x = 0
-    for a in alphas:
-        slack = canvas_h - a.shape[0]
-        y = int(np.clip(round(slack / 2 + rng.normal(0, 0.03 * target)), 0, slack)) if len(alphas) > 1 else slack // 2
+    for a, x, y in zip(alphas, xs, ys, strict=True):
         region = out[y : y + a.shape[0], x : x + a.shape[1]]
         np.maximum(region, a, out=region)
-        x += a.shape[1] + gap_px
-    ys = np.flatnonzero(out.max(1) > 0)
-    return out[ys.min() : ys.max() + 1]
+    rows = np.flatnonzero(out.max(1) > 0)
+    placed = [_Placed(a, x, y - int(rows.min())) for a, x, y in zip(alphas, xs, ys, strict=True)]
+    return out[rows.min() : rows.max() + 1], placed
+
+
+def _on_baseline(alphas: list[np.ndarray], drift: float, target: float, rng: np.random.Generator) -> list[int]:
+    """Top rows of digits standing on a line that wanders by `drift` px (std) per digit."""
+    base, bottoms = 0.0, []
+    for _ in alphas:
+        base += float(rng.normal(0.0, drift)) if drift else 0.0
+        bottoms.append(base + float(rng.normal(0.0, 0.03 * target)))
+    tops = [b - a.shape[0] for b, a in zip(bottoms, alphas, strict=True)]
+    return [round(t - min(tops)) for t in tops]
+
+
+def _neighbours(placed: list[_Placed]) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """Between each digit and the next: the narrowest horizontal space between their ink in any row
+    (px, <= 0 where they overlap; the space between their boxes if no row has both) and whether
+    their ink touches."""
+    gaps, touching = [], []
+    for left, right in itertools.pairwise(placed):
+        x0, y0 = min(left.x, right.x), min(left.y, right.y)
+        x1 = max(left.x + left.alpha.shape[1], right.x + right.alpha.shape[1])
+        y1 = max(left.y + left.alpha.shape[0], right.y + right.alpha.shape[0])
+        masks = []
+        for p in (left, right):
+            m = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            m[p.y - y0 : p.y - y0 + p.alpha.shape[0], p.x - x0 : p.x - x0 + p.alpha.shape[1]] = p.alpha > 0.5
+            masks.append(m)
+        both = masks[0].any(1) & masks[1].any(1)
+        if both.any():
+            cols = np.arange(x1 - x0)
+            last = np.where(masks[0][both] > 0, cols, -1).max(1)
+            first = np.where(masks[1][both] > 0, cols, x1 - x0).min(1)
+            gaps.append(int((first - last - 1).min()))
+        else:
+            gaps.append(right.x - (left.x + left.alpha.shape[1]))
+        touching.append(bool((cv2.dilate(masks[0], np.ones((3, 3), np.uint8)) & masks[1]).any()))
+    return tuple(gaps), tuple(touching)
+
+
+# --------------------------------------------------------------------------- styles MNIST rarely has
+
+
+def _curve(p0, p1, p2, n: int = 16) -> np.ndarray:
+    """A quadratic Bezier from p0 to p2 pulled towards p1: float (n, 2) points (x, y)."""
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    p0, p1, p2 = (np.asarray(p, float) for p in (p0, p1, p2))
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+
+
+def _flag_one(rng: np.random.Generator) -> list[np.ndarray]:
+    """A `1` as much of Europe writes it: a long up-stroke (flag) into the top, a stem, no foot."""
+    top = np.array([0.0, 0.0])
+    flag_len, angle = _uniform(rng, 0.25, 0.5), math.radians(_uniform(rng, 20.0, 60.0))
+    start = top + flag_len * np.array([-math.cos(angle), math.sin(angle)])
+    bend = (start + top) / 2 + rng.normal(0.0, 0.03, 2)
+    foot = np.array([_uniform(rng, -0.1, 0.06), 1.0])
+    return [np.concatenate([_curve(start, bend, top), _curve(top, (top + foot) / 2 + rng.normal(0, 0.02, 2), foot)])]
+
+
+def _crossed_seven(rng: np.random.Generator) -> list[np.ndarray]:
+    """A `7` with a bar across its stem and a peaked top (the bar rises into a sharp corner)."""
+    width = _uniform(rng, 0.5, 0.8)
+    corner = np.array([width, _uniform(rng, -0.06, 0.02)])
+    left = np.array([0.0, _uniform(rng, 0.02, 0.1)])
+    foot = np.array([width * _uniform(rng, 0.15, 0.5), 1.0])
+    stem = _curve(corner, (corner + foot) / 2 + np.array([_uniform(rng, -0.08, 0.05), 0.0]), foot)
+    top = _curve(left, (left + corner) / 2 + rng.normal(0.0, 0.02, 2), corner, 8)
+    if rng.random() < 0.5:  # a short tick down at the bar's left end
+        top = np.concatenate([[left + np.array([_uniform(rng, -0.04, 0.04), _uniform(rng, 0.12, 0.25)])], top])
+    k = int(np.argmin(np.abs(stem[:, 1] - _uniform(rng, 0.45, 0.6))))
+    mid = stem[k]
+    bar = np.array([mid - [_uniform(rng, 0.15, 0.3), _uniform(rng, -0.03, 0.03)], mid + [_uniform(rng, 0.12, 0.28), 0]])
+    return [np.concatenate([top, stem]), bar]
+
+
+def _open_four(rng: np.random.Generator) -> list[np.ndarray]:
+    """A `4` whose arm curves down into the bar, open at the top (the stem does not meet the arm)."""
+    width = _uniform(rng, 0.6, 0.85)
+    arm_top = np.array([width * _uniform(rng, 0.15, 0.4), _uniform(rng, 0.0, 0.08)])
+    bar_left = np.array([width * _uniform(rng, 0.0, 0.15), _uniform(rng, 0.58, 0.7)])
+    pull = np.array([width * _uniform(rng, -0.12, 0.05), _uniform(rng, 0.4, 0.62)])
+    bar_right = np.array([width, bar_left[1] + _uniform(rng, -0.08, 0.03)])
+    arm = np.concatenate([_curve(arm_top, pull, bar_left), [bar_right]])
+    stem_x = width * _uniform(rng, 0.6, 0.8)
+    stem = np.array([[stem_x, _uniform(rng, 0.05, 0.25)], [stem_x + _uniform(rng, -0.08, 0.04), 1.0]])
+    return [arm, stem]
+
+
+# Named styles: what label each is, and how to draw its pen path (polylines in units of the height).
+STYLES: dict[str, int] = {"flag-1": 1, "crossed-7": 7, "open-4": 4}
+_STYLE_PATHS = {"flag-1": _flag_one, "crossed-7": _crossed_seven, "open-4": _open_four}
+
+
+def style_digit(style: str, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST-like uint8 (28, 28) image (white ink on black) of a digit in a named style (`STYLES`).
+
+    The pen path is a few jittered curves, drawn at 8x with an MNIST-like stroke, shrunk so its
+    longer side is 20 px and centred by its centre of mass, as MNIST digits are. The renderer
+    redraws it with any pen like an MNIST digit, and training can use it as one.
+    """
+    if style not in _STYLE_PATHS:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    s = _SKELETON_SCALE
+    strokes = _STYLE_PATHS[style](rng)
+    points = np.concatenate(strokes)
+    lo = points.min(0)
+    scale = 20 * s / max(float(np.ptp(points[:, 1])), 1e-6)
+    pen = int(round(_uniform(rng, 1.8, 2.8) * s))
+    size = np.ceil((points.max(0) - lo) * scale).astype(int) + 2 * pen
+    canvas = np.zeros((size[1], size[0]), np.uint8)
+    for stroke in strokes:
+        pts = np.round(((stroke - lo) * scale + pen) * 16).astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, pen, cv2.LINE_AA, 4)
+    ys, xs = np.nonzero(canvas)
+    canvas = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    fit = 20.0 / max(canvas.shape)
+    small = cv2.resize(
+        canvas,
+        (max(1, round(canvas.shape[1] * fit)), max(1, round(canvas.shape[0] * fit))),
+        interpolation=cv2.INTER_AREA,
+    )
+    m = cv2.moments(small)
+    cx, cy = m["m10"] / m["m00"], m["m01"] / m["m00"]
+    out = np.zeros((28, 28), np.uint8)
+    x0 = int(np.clip(round(14 - cx), 0, 28 - small.shape[1]))
+    y0 = int(np.clip(round(14 - cy), 0, 28 - small.shape[0]))
+    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    return out
 
 
 # --------------------------------------------------------------------------- the filmed scene
@@ -437,9 +721,16 @@ def _canvas_pad(cond: Conditions, frame_size: tuple[int, int], anchor: tuple[flo
     return int(math.ceil(2.0 * reach * math.sin(turn / 2.0) + 2.5 * cond.shake_px * math.sqrt(2.0))) + 8
 
 
-def _sheet(cond: Conditions, frame_size: tuple[int, int], pad: int, rng: np.random.Generator) -> np.ndarray:
+def _sheet(
+    cond: Conditions,
+    frame_size: tuple[int, int],
+    pad: int,
+    rng: np.random.Generator,
+    small: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
     """Blank sheet reflectance float32 (H + 2*pad, W + 2*pad, 3): paper texture, ruling, margin, desk.
 
+    `small`: the rectangle (x0, y0, x1, y1) on the canvas a small sheet covers; desk all around it.
     Built channel by channel on 2-D arrays (cheaper than 3-channel broadcasting).
     """
     fw, fh = frame_size
@@ -449,7 +740,8 @@ def _sheet(cond: Conditions, frame_size: tuple[int, int], pad: int, rng: np.rand
     tone += cond.paper_tone
     grain = rng.standard_normal((ch, cw), dtype=np.float32)  # paper fibre
     tone += grain * np.float32(0.006 * cond.paper_tone)
-    chans = [tone * np.float32(k) for k in (0.985, 0.995, 1.0)]  # paper is very slightly warm
+    # Paper is very slightly warm; sticky notes are coloured.
+    chans = [tone * np.float32(k * c) for k, c in zip((0.985, 0.995, 1.0), cond.paper_bgr, strict=True)]
 
     shift = 4  # cv2 drawing with 1/16 px precision
     marks: list[tuple[np.ndarray, tuple[float, float, float]]] = []
@@ -482,6 +774,13 @@ def _sheet(cond: Conditions, frame_size: tuple[int, int], pad: int, rng: np.rand
         texture = np.clip(1.0 + 0.25 * _smooth_noise(rng, shape, 12), 0.4, 1.6)
         for chan, k in zip(chans, cond.desk_bgr, strict=True):
             chan[rows, cols] = texture * np.float32(k)
+    if small is not None:
+        x0, y0, x1, y1 = small
+        desk = np.ones((ch, cw), bool)
+        desk[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
+        texture = np.clip(1.0 + 0.25 * _smooth_noise(rng, (ch, cw), 12), 0.4, 1.6)[desk]
+        for chan, k in zip(chans, cond.desk_bgr, strict=True):
+            chan[desk] = texture * np.float32(k)
     return cv2.merge(chans)
 
 
@@ -505,6 +804,87 @@ def _lighting(cond: Conditions, frame_size: tuple[int, int]) -> tuple[np.ndarray
     return cv2.merge([light * g for g in gains]), noise.astype(np.float32)
 
 
+def _ink_extent(alpha: np.ndarray, rotation: float) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the ink (coverage > 0.5) of a float32 (h, w) alpha rotated by
+    `rotation` degrees about its centre, in px from that centre (the pixels' outer edges)."""
+    ys, xs = np.nonzero(alpha > 0.5)
+    if ys.size == 0:
+        ys, xs = np.nonzero(alpha >= alpha.max())
+    px = xs + 0.5 - alpha.shape[1] / 2.0
+    py = ys + 0.5 - alpha.shape[0] / 2.0
+    th = math.radians(rotation)
+    rx, ry = math.cos(th) * px - math.sin(th) * py, math.sin(th) * px + math.cos(th) * py
+    return float(rx.min()) - 0.5, float(ry.min()) - 0.5, float(rx.max()) + 0.5, float(ry.max()) + 0.5
+
+
+def _against_edge(
+    ink: tuple[float, float, float, float], cond: Conditions, box_rect: tuple[int, int, int, int]
+) -> tuple[float, float]:
+    """Where the ink's centre goes (frame px) so that its `ink` extent reaches cond.edge_reach past
+    the box side cond.edge_side, and stays inside the box along that side (moved by dx, dy)."""
+    bx, by, bw, bh = box_rect
+    left, top, right, bottom = ink
+    centre = []
+    for lo, size, near, far, offset in ((bx, bw, left, right, cond.dx), (by, bh, top, bottom, cond.dy)):
+        mid = lo + size / 2.0 + offset * size
+        low, high = lo + 2.0 - near, lo + size - 2.0 - far  # the centres keeping the ink inside
+        centre.append(float(np.clip(mid, low, high)) if low <= high else lo + size / 2.0 - (near + far) / 2.0)
+    reach_x, reach_y = cond.edge_reach * bw, cond.edge_reach * bh
+    if cond.edge_side == "left":
+        centre[0] = bx - reach_x - left
+    elif cond.edge_side == "right":
+        centre[0] = bx + bw + reach_x - right
+    elif cond.edge_side == "top":
+        centre[1] = by - reach_y - top
+    else:
+        centre[1] = by + bh + reach_y - bottom
+    return centre[0], centre[1]
+
+
+def _small_sheet(cond: Conditions, anchor: tuple[float, float], ink_size: tuple[int, int], height: float):
+    """The canvas rectangle (x0, y0, x1, y1) of a small sheet around ink of `ink_size` (w, h) centred at
+    `anchor` (canvas px); its margins are cond.sheet_margins times the digit `height` (px)."""
+    ml, mt, mr, mb = (m * height for m in cond.sheet_margins)
+    w, h = ink_size
+    ax, ay = anchor
+    return round(ax - w / 2 - ml), round(ay - h / 2 - mt), round(ax + w / 2 + mr), round(ay + h / 2 + mb)
+
+
+def _corners_inside(rect: tuple[int, int, int, int], box_rect: tuple[int, int, int, int], scene: _Scene) -> bool:
+    """Whether the whole box (frame) lies on the sheet rectangle `rect` (canvas), the sheet held still."""
+    bx, by, bw, bh = box_rect
+    th = math.radians(scene.cond.rotation)
+    (sx, sy), (fx, fy) = scene.anchor_sheet, scene.anchor_frame
+    for x, y in ((bx, by), (bx + bw, by), (bx, by + bh), (bx + bw, by + bh)):
+        dx, dy = x - fx, y - fy  # frame -> sheet: rotate back about the anchor
+        cx = sx + math.cos(th) * dx + math.sin(th) * dy
+        cy = sy - math.sin(th) * dx + math.cos(th) * dy
+        if not (rect[0] <= cx <= rect[2] and rect[1] <= cy <= rect[3]):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a clip's ink landed, measured on its scene (frame px, the sheet held still).
+
+    What the benchmark reports subsets by: how tall the digits came out, how close they are,
+    whether the ink reaches the box edge, whether a small sheet's edge shows in the box.
+    """
+
+    digit_heights: tuple[int, ...] = ()  # ink height of each digit, px
+    gaps: tuple[int, ...] = ()  # next digit's ink minus this one's, narrowest row, px (<= 0: overlapping)
+    touching: tuple[bool, ...] = ()  # next digit's ink touches this one's
+    box_margins: tuple[float, float, float, float] | None = None  # ink to the box's left, top, right, bottom
+    # side, px (< 0: crosses it); None for blank paper
+    sheet_in_box: bool = False  # a small sheet's edge (and the desk beyond it) shows inside the box
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["box_margins"] = None if self.box_margins is None else [round(m, 1) for m in self.box_margins]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
 def _build_scene(
     digits: list[np.ndarray],
     cond: Conditions,
@@ -512,27 +892,36 @@ def _build_scene(
     frame_size: tuple[int, int],
     box: tuple[int, int],
     keep_blank: bool = False,
-) -> _Scene:
+) -> tuple[_Scene, Layout]:
     fw, fh = frame_size
     centre = (fw / 2.0, fh / 2.0)
+    box_rect = ((fw - box[0]) // 2, (fh - box[1]) // 2, box[0], box[1])
     anchor = (centre[0] + cond.dx * box[0], centre[1] + cond.dy * box[1])
-    alpha = None
+    alpha, placed, ink = None, [], None
     if digits:
-        alpha = _digit_group(digits, cond, box, rng)
+        alpha, placed = _digit_group(digits, cond, box, rng)
         ah, aw = alpha.shape
-        # Clamp the group centre so the (rotated) ink stays inside the box, clear of its border.
-        th = math.radians(abs(cond.rotation))
-        half_w = (aw * math.cos(th) + ah * math.sin(th)) / 2.0
-        half_h = (aw * math.sin(th) + ah * math.cos(th)) / 2.0
-        edge = 6.0 + 3.0 * cond.shake_px
-        lim_x = max(0.0, box[0] / 2.0 - half_w - edge)
-        lim_y = max(0.0, box[1] / 2.0 - half_h - edge)
-        anchor = (
-            centre[0] + float(np.clip(cond.dx * box[0], -lim_x, lim_x)),
-            centre[1] + float(np.clip(cond.dy * box[1], -lim_y, lim_y)),
-        )
+        ink = _ink_extent(alpha, cond.rotation)
+        if cond.edge_side != "none":
+            anchor = _against_edge(ink, cond, box_rect)
+        else:  # clamp the group centre so the (rotated) ink stays inside the box, clear of its border
+            th = math.radians(abs(cond.rotation))
+            half_w = (aw * math.cos(th) + ah * math.sin(th)) / 2.0
+            half_h = (aw * math.sin(th) + ah * math.cos(th)) / 2.0
+            edge = 6.0 + 3.0 * cond.shake_px
+            lim_x = max(0.0, box[0] / 2.0 - half_w - edge)
+            lim_y = max(0.0, box[1] / 2.0 - half_h - edge)
+            anchor = (
+                centre[0] + float(np.clip(cond.dx * box[0], -lim_x, lim_x)),
+                centre[1] + float(np.clip(cond.dy * box[1], -lim_y, lim_y)),
+            )
     pad = _canvas_pad(cond, frame_size, anchor)
-    sheet = _sheet(cond, frame_size, pad, rng)
+    small = None
+    if cond.sheet_margins:
+        height = max((p.alpha.shape[0] for p in placed), default=cond.digit_height * box[1])
+        ink_size = (alpha.shape[1], alpha.shape[0]) if alpha is not None else (round(0.7 * height), round(height))
+        small = _small_sheet(cond, (anchor[0] + pad, anchor[1] + pad), ink_size, height)
+    sheet = _sheet(cond, frame_size, pad, rng, small)
     inked = sheet
     if alpha is not None:
         ah, aw = alpha.shape
@@ -545,7 +934,7 @@ def _build_scene(
         blurred = cv2.GaussianBlur(inked, (0, 0), cond.blur_sigma)
         sheet = cv2.GaussianBlur(sheet, (0, 0), cond.blur_sigma) if sheet is not inked else blurred
         inked = blurred
-    return _Scene(
+    scene = _Scene(
         inked,
         sheet if keep_blank else None,
         *_lighting(cond, frame_size),
@@ -553,6 +942,21 @@ def _build_scene(
         anchor,
         cond,
     )
+    gaps, touching = _neighbours(placed)
+    margins = None
+    if ink is not None:
+        bx, by, bw, bh = box_rect
+        left, top, right, bottom = ink
+        ax, ay = anchor
+        margins = (ax + left - bx, ay + top - by, bx + bw - (ax + right), by + bh - (ay + bottom))
+    layout = Layout(
+        digit_heights=tuple(p.alpha.shape[0] for p in placed),
+        gaps=gaps,
+        touching=touching,
+        box_margins=margins,
+        sheet_in_box=small is not None and not _corners_inside(small, box_rect, scene),
+    )
+    return scene, layout
 
 
 class _Camera:
@@ -605,6 +1009,40 @@ class _Camera:
         return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
+@dataclass(frozen=True)
+class Clip:
+    """A rendered clip: BGR uint8 (H, W, 3) frames and where its ink landed."""
+
+    frames: list[np.ndarray]
+    layout: Layout
+
+
+def render_clip(
+    digits: list[np.ndarray],
+    cond: Conditions,
+    n_frames: int,
+    rng: np.random.Generator,
+    frame_size: tuple[int, int] = (640, 480),
+    box: tuple[int, int] = (200, 200),
+) -> Clip:
+    """Film `n_frames` webcam frames of the digits written on a sheet held in front of the camera.
+
+    digits: MNIST uint8 (28, 28) images (white ink on black); [] films blank paper, two or more
+    are written side by side like a number. The group is centred in the `box` (w, h) at the frame
+    centre, moved by (cond.dx, cond.dy) and kept inside the box (or pushed against its
+    cond.edge_side). Returns the BGR uint8 (H, W, 3) frames, H, W = frame_size[1], frame_size[0],
+    and the ink's `Layout`. Deterministic for a given rng state.
+    """
+    if n_frames < 0:
+        raise ValueError(f"n_frames must be >= 0, got {n_frames}")
+    fw, fh = frame_size
+    if fw < 8 or fh < 8 or not (0 < box[0] <= fw and 0 < box[1] <= fh):
+        raise ValueError(f"box {box} must fit in the frame {frame_size}")
+    scene, layout = _build_scene(list(digits), cond, rng, (int(fw), int(fh)), (int(box[0]), int(box[1])))
+    camera = _Camera(scene, rng)
+    return Clip([camera.frame() for _ in range(n_frames)], layout)
+
+
 def render_frames(
     digits: list[np.ndarray],
     cond: Conditions,
@@ -613,21 +1051,8 @@ def render_frames(
     frame_size: tuple[int, int] = (640, 480),
     box: tuple[int, int] = (200, 200),
 ) -> list[np.ndarray]:
-    """Film `n_frames` webcam frames of the digits written on a sheet held in front of the camera.
-
-    digits: MNIST uint8 (28, 28) images (white ink on black); [] films blank paper, two or more
-    are written side by side like a number. The group is centred in the `box` (w, h) at the frame
-    centre, moved by (cond.dx, cond.dy) and kept inside the box. Returns BGR uint8 (H, W, 3)
-    frames, H, W = frame_size[1], frame_size[0]. Deterministic for a given rng state.
-    """
-    if n_frames < 0:
-        raise ValueError(f"n_frames must be >= 0, got {n_frames}")
-    fw, fh = frame_size
-    if fw < 8 or fh < 8 or not (0 < box[0] <= fw and 0 < box[1] <= fh):
-        raise ValueError(f"box {box} must fit in the frame {frame_size}")
-    scene = _build_scene(list(digits), cond, rng, (int(fw), int(fh)), (int(box[0]), int(box[1])))
-    camera = _Camera(scene, rng)
-    return [camera.frame() for _ in range(n_frames)]
+    """The frames of `render_clip` (BGR uint8 (H, W, 3) each)."""
+    return render_clip(digits, cond, n_frames, rng, frame_size, box).frames
 
 
 def write_clip(path: str | Path, frames: list[np.ndarray], fps: float = 15) -> None:
@@ -681,6 +1106,7 @@ def demo_frames(
         for digit in items:
             cond = random_conditions(
                 rng,
+                CLASSIC_RATES,
                 exposure=_uniform(rng, 0.65, 1.1),
                 shadow=_uniform(rng, 0.0, 0.25),
                 vignette=_uniform(rng, 0.05, 0.3),
@@ -699,7 +1125,7 @@ def demo_frames(
             )
             if cond.ink == "pencil":
                 cond = replace(cond, pen_px=min(cond.pen_px, 5.0))
-            scene = _build_scene(
+            scene, _ = _build_scene(
                 [] if digit is None else [digit], cond, rng, (fw, fh), (int(box[0]), int(box[1])), keep_blank=True
             )
             camera = _Camera(scene, rng)

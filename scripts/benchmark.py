@@ -149,7 +149,7 @@ def render(x_test: np.ndarray, n_digits: int = 6, per_digit: int = 10, seed: int
     rng = np.random.default_rng(seed)
     frames = []
     for digit in x_test[rng.choice(len(x_test), n_digits, replace=False)]:
-        frames += synth.render_frames([digit], synth.random_conditions(rng), per_digit, rng)
+        frames += synth.render_frames([digit], synth.random_conditions(rng, synth.CLASSIC_RATES), per_digit, rng)
     return frames
 
 

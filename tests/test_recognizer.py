@@ -17,7 +17,7 @@ def test_core_reads_rendered_webcam_frames(cnn, mnist_sample):
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     right = 0
     for i in range(40):
-        frames = synth.render_frames([x[i]], synth.random_conditions(rng), 6, rng)
+        frames = synth.render_frames([x[i]], synth.random_conditions(rng, synth.CLASSIC_RATES), 6, rng)
         right += read_clip(Recognizer(cnn, Settings()), frames)[-1].digit == y[i]
     assert right >= 36, f"{right}/40 clips read right"
 
@@ -25,7 +25,7 @@ def test_core_reads_rendered_webcam_frames(cnn, mnist_sample):
 def test_blank_paper_shows_nothing(cnn):
     rng = np.random.default_rng(12)
     for _ in range(10):
-        frames = synth.render_frames([], synth.random_conditions(rng), 6, rng)
+        frames = synth.render_frames([], synth.random_conditions(rng, synth.CLASSIC_RATES), 6, rng)
         assert all(r.digit is None for r in read_clip(Recognizer(cnn, Settings()), frames))
 
 
@@ -33,7 +33,7 @@ def test_prediction_updates_every_frame_from_a_sliding_window(cnn, mnist_sample)
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     a, b = (int(np.flatnonzero(y == d)[0]) for d in (3, 8))
     rng = np.random.default_rng(13)
-    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False)
+    cond = synth.random_conditions(rng, synth.CLASSIC_RATES, exposure=1.0, blur_sigma=0.6, ruled=False)
     frames = synth.render_frames([x[a]], cond, 6, rng) + synth.render_frames([x[b]], cond, 6, rng)
     results = read_clip(Recognizer(cnn, Settings(window=5)), frames)
     assert results[0].digit == 3  # shown from the first frame, not after a batch of five
@@ -43,7 +43,7 @@ def test_prediction_updates_every_frame_from_a_sliding_window(cnn, mnist_sample)
 
 def test_result_json_is_the_headless_contract(cnn, mnist_sample):
     rng = np.random.default_rng(14)
-    frames = synth.render_frames([mnist_sample["x_test"][0]], synth.random_conditions(rng), 3, rng)
+    frames = synth.render_frames([mnist_sample["x_test"][0]], synth.random_conditions(rng, synth.CLASSIC_RATES), 3, rng)
     row = read_clip(Recognizer(cnn, Settings(threshold=90)), frames)[-1].to_json()
     assert set(row) >= {"frame", "digit", "confidence", "probs", "threshold"}
     assert row["threshold"] == 90 and len(row["probs"]) == 10 and abs(sum(row["probs"]) - 1) < 1e-3
@@ -53,7 +53,9 @@ def test_number_mode_reads_a_number_and_holds_it_through_a_dropout(cnn, mnist_sa
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     picks = [int(np.flatnonzero(y == d)[0]) for d in (4, 0, 7)]
     rng = np.random.default_rng(15)
-    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0)
+    cond = synth.random_conditions(
+        rng, synth.CLASSIC_RATES, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0
+    )
     frames = synth.render_frames([x[i] for i in picks], cond, 6, rng, box=(400, 200))
     blank = synth.render_frames([], cond, 1, rng, box=(400, 200))
     settings = Settings(box=(400, 200), multi=True)
@@ -70,7 +72,9 @@ def test_number_mode_widens_the_box_unless_one_was_chosen(cnn, mnist_sample):
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     picks = [int(np.flatnonzero(y == d)[0]) for d in (4, 0, 7)]
     rng = np.random.default_rng(15)
-    cond = synth.random_conditions(rng, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0)
+    cond = synth.random_conditions(
+        rng, synth.CLASSIC_RATES, exposure=1.0, blur_sigma=0.6, ruled=False, digit_height=0.5, dx=0, dy=0
+    )
     frames = synth.render_frames([x[i] for i in picks], cond, 6, rng, box=(400, 200))
     recognizer = Recognizer(cnn, Settings())
     first = read_clip(recognizer, frames)[-1]
@@ -90,7 +94,9 @@ def test_overlapped_inference_is_the_same_reading_one_frame_later(cnn, mnist_sam
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     picks = [int(np.flatnonzero(y == d)[0]) for d in ((4, 0, 7) if multi else (3,))]
     rng = np.random.default_rng(16)
-    cond = synth.random_conditions(rng, exposure=1.0, ruled=False, digit_height=0.5 if multi else 0.6)
+    cond = synth.random_conditions(
+        rng, synth.CLASSIC_RATES, exposure=1.0, ruled=False, digit_height=0.5 if multi else 0.6
+    )
     box = (400, 200) if multi else (200, 200)
     frames = synth.render_frames([x[i] for i in picks], cond, 7, rng, box=box)
     frames += synth.render_frames([], cond, 5, rng, box=box)  # then blank paper: the reading must go
