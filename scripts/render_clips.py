@@ -1,9 +1,17 @@
 """Render a benchmark set of fake webcam clips: MNIST digits written on paper and filmed.
 
 Writes DIR/clip_0000.avi ... (MJPG) and DIR/labels.json, a list of
-{"file", "label", "number", "kind", "box", "mnist_index", "conditions", "flags"}, where kind is
-"digit" (label 0-9), "blank" (label null) or "multi" (label null, number like "472").
-Every clip is reproducible from --seed alone.
+{"file", "label", "number", "kind", "box", "mnist_index", "styles", "conditions", "layout", "flags",
+"number_flags"}, where kind is "digit" (label 0-9), "blank" (label null) or "multi" (label null,
+number like "472"). `flags` are the subsets a digit clip belongs to (`synth.Conditions.flags`,
+"sheet" only where the sheet's edge shows in the box, and "style"); `number_flags` those of a
+number (4-6 digits, small: every digit under 60 px tall, touching, a sheet edge in the box);
+`layout` where the ink landed (`synth.Layout`). Every clip is reproducible from --seed alone.
+
+--conditions wide (default) draws what people really hold up: `synth.random_conditions` with
+its wider conditions, a share of 1s, 4s and 7s in styles MNIST rarely has, and numbers of 2-6
+digits as `synth.random_number_conditions` writes them. --conditions classic draws the clips
+rendered before the conditions were widened, bit for bit.
 
     python scripts/render_clips.py --mnist /work/shared/datasets/mnist/mnist.npz --out clips/test
 """
@@ -21,39 +29,27 @@ import numpy as np
 
 try:
     from live_digits import datasets, preprocess, synth
+    from live_digits.cli import int_range, parse_box
     from live_digits.errors import UserError
 except ImportError:  # run from a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from live_digits import datasets, preprocess, synth
+    from live_digits.cli import int_range, parse_box
     from live_digits.errors import UserError
 
 VAL_PER_CLASS = datasets.HOLDOUT_PER_CLASS  # the training hold-out that --split train draws from
+# ... taken from the first 5,000 training images (all of mnist.npz's, the first of mnist10k.npz's):
+# the same 500 digits whichever file is passed
+HOLDOUT_POOL = 5000
 MULTI_BOX = preprocess.NUMBER_BOX  # the box live-digits --multi reads by default
 FRAME_SIZE = (640, 480)  # what the webcam delivers
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH like 200x200, got {text!r}") from None
-    if not (0 < w <= FRAME_SIZE[0] and 0 < h <= FRAME_SIZE[1]):
-        raise argparse.ArgumentTypeError(f"the box must fit in the {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame, got {text!r}")
-    return w, h
-
-
-def _count(text: str, least: int = 0) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < least:
-        raise argparse.ArgumentTypeError(f"expected a number >= {least}, got {n}")
-    return n
-
-
-def _positive(text: str) -> int:
-    return _count(text, 1)
+STYLE_SHARE = 0.4  # wide single digits: the share of 1s, 4s and 7s drawn in a style (synth.STYLES)
+STYLE_SHARE_IN_NUMBERS = 0.25  # ... and of those digits in numbers
+SMALL_NUMBER_PX = 60  # a number whose digits are all shorter than this is "small"
+STYLE_OF = {label: name for name, label in synth.STYLES.items()}
+count = int_range(0, 10**6)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,13 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="test",
         help="test: MNIST test images; train: only the validation hold-out of the training images (default test)",
     )
-    p.add_argument("--clips", type=_count, default=600, help="single-digit clips (default 600, balanced classes)")
-    p.add_argument("--blank", type=_count, default=100, help="blank-paper clips (default 100)")
-    p.add_argument("--multi", type=_count, default=0, help="clips of a 2-4 digit number (default 0)")
-    p.add_argument("--frames", type=_positive, default=12, help="frames per clip (default 12)")
+    p.add_argument("--clips", type=count, default=600, help="single-digit clips (default 600, balanced classes)")
+    p.add_argument("--blank", type=count, default=100, help="blank-paper clips (default 100)")
+    p.add_argument(
+        "--multi", type=count, default=0, help="clips of a number: 2-6 digits (wide), 2-4 (classic) (default 0)"
+    )
+    p.add_argument("--frames", type=int_range(1, 10**4), default=12, help="frames per clip (default 12)")
+    p.add_argument(
+        "--conditions",
+        choices=("wide", "classic"),
+        default="wide",
+        help="wide: what people hold up (default); classic: the clips rendered before the conditions were widened",
+    )
     p.add_argument(
         "--box",
-        type=_size,
+        type=parse_box,
         help="crop box WxH the digits are written into (default 200x200; 400x200 for --multi clips)",
     )
     p.add_argument("--fps", type=float, default=15.0, help="frame rate stored in the .avi files (default 15)")
@@ -96,7 +100,8 @@ def _digit_pool(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
         return data["x_test"], data["y_test"]
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "use --split test or a full mnist.npz")
-    (_, _), (x_val, y_val) = datasets.split_train_val(data["x_train"], data["y_train"], VAL_PER_CLASS)
+    x, y = data["x_train"][:HOLDOUT_POOL], data["y_train"][:HOLDOUT_POOL]
+    (_, _), (x_val, y_val) = datasets.split_train_val(x, y, VAL_PER_CLASS)
     return x_val, y_val
 
 
@@ -107,19 +112,43 @@ def _plan(args: argparse.Namespace, y: np.ndarray, rng: np.random.Generator) -> 
     if missing and (args.clips or args.multi):
         raise UserError(f"the {args.split} images have no digit {missing}", "use a complete MNIST file")
     single_box = args.box or (200, 200)
+    wide = args.conditions == "wide"
     plan: list[dict] = []
     for d in rng.permutation(np.arange(args.clips) % 10):
-        plan.append({"kind": "digit", "index": [int(rng.choice(by_class[d]))], "box": single_box})
+        item = {"kind": "digit", "index": [int(rng.choice(by_class[d]))], "box": single_box}
+        plan.append({**item, "styles": _styles([d], STYLE_SHARE, rng)} if wide else item)
     plan += [{"kind": "blank", "index": [], "box": single_box} for _ in range(args.blank)]
     for _ in range(args.multi):
-        digits = rng.integers(0, 10, int(rng.integers(2, 5)))
-        plan.append(
-            {"kind": "multi", "index": [int(rng.choice(by_class[d])) for d in digits], "box": args.box or MULTI_BOX}
-        )
+        digits = rng.integers(0, 10, int(rng.integers(2, 7 if wide else 5)))
+        item = {"kind": "multi", "index": [int(rng.choice(by_class[d])) for d in digits], "box": args.box or MULTI_BOX}
+        plan.append({**item, "styles": _styles(digits, STYLE_SHARE_IN_NUMBERS, rng)} if wide else item)
     return plan
 
 
+def _styles(digits, share: float, rng: np.random.Generator) -> list[str | None]:
+    """Per digit, the synth style it is drawn in (None: the MNIST image), for `share` of the styled labels."""
+    return [STYLE_OF[d] if d in STYLE_OF and rng.random() < share else None for d in (int(d) for d in digits)]
+
+
+def _flags(item: dict, cond: synth.Conditions, layout: synth.Layout) -> tuple[dict, dict | None]:
+    """The subsets a clip belongs to: a digit's (conditions and style), a number's (None for a digit)."""
+    flags = {**cond.flags(), "sheet": layout.sheet_in_box, "style": any(item.get("styles") or [])}
+    if item["kind"] != "multi":
+        return flags, None
+    heights = layout.digit_heights
+    return flags, {
+        "4-6 digits": len(item["index"]) >= 4,
+        "small": max(heights) < SMALL_NUMBER_PX,
+        "touching": any(layout.touching),
+        "sheet": layout.sheet_in_box,
+    }
+
+
 def render(args: argparse.Namespace) -> int:
+    if args.box and (args.box[0] > FRAME_SIZE[0] or args.box[1] > FRAME_SIZE[1]):
+        raise UserError(
+            f"the box {args.box} does not fit the {FRAME_SIZE[0]}x{FRAME_SIZE[1]} frame", "pass a smaller --box"
+        )
     x, y = _digit_pool(args)
     seeds = np.random.SeedSequence(args.seed).spawn(1 + args.clips + args.blank + args.multi)
     plan = _plan(args, y, np.random.default_rng(seeds[0]))
@@ -131,14 +160,25 @@ def render(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     for i, (item, seed) in enumerate(zip(plan, seeds[1:], strict=True)):
         rng = np.random.default_rng(seed)
-        cond = synth.random_conditions(rng)
-        frames = synth.render_frames([x[j] for j in item["index"]], cond, args.frames, rng, FRAME_SIZE, item["box"])
+        if args.conditions == "classic":
+            cond = synth.random_conditions(rng, synth.CLASSIC_RATES)
+        elif item["kind"] == "multi":
+            cond = synth.random_number_conditions(rng)
+        else:
+            cond = synth.random_conditions(rng)
+        styles = item.get("styles") or [None] * len(item["index"])
+        images = [
+            x[j] if style is None else synth.style_digit(style, rng)
+            for j, style in zip(item["index"], styles, strict=True)
+        ]
+        clip = synth.render_clip(images, cond, args.frames, rng, FRAME_SIZE, item["box"])
         name = f"clip_{i:04d}.avi"
         try:
-            synth.write_clip(args.out / name, frames, fps=args.fps)
+            synth.write_clip(args.out / name, clip.frames, fps=args.fps)
         except OSError as exc:
             raise UserError(str(exc), "check that --out is writable") from exc
         digits = "".join(str(int(y[j])) for j in item["index"])
+        flags, number_flags = _flags(item, cond, clip.layout)
         labels.append(
             {
                 "file": name,
@@ -147,8 +187,11 @@ def render(args: argparse.Namespace) -> int:
                 "kind": item["kind"],
                 "box": list(item["box"]),
                 "mnist_index": item["index"],
+                "styles": item.get("styles"),
                 "conditions": cond.to_dict(),
-                "flags": cond.flags(),
+                "layout": clip.layout.to_dict(),
+                "flags": flags,
+                "number_flags": number_flags,
             }
         )
         if (i + 1) % 100 == 0:
@@ -159,7 +202,8 @@ def render(args: argparse.Namespace) -> int:
     counts = {k: sum(item["kind"] == k for item in plan) for k in ("digit", "blank", "multi")}
     print(
         f"wrote {len(plan)} clips ({counts['digit']} digit, {counts['blank']} blank, {counts['multi']} multi) "
-        f"x {args.frames} frames from MNIST {args.split} to {args.out} in {time.perf_counter() - t0:.1f} s"
+        f"x {args.frames} frames from MNIST {args.split} ({args.conditions} conditions) to {args.out} "
+        f"in {time.perf_counter() - t0:.1f} s"
     )
     return 0
 
