@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -158,6 +159,14 @@ def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
     return dataclasses.replace(digit, rect=rect, splits=splits)
 
 
+def vote(history: Sequence[np.ndarray], min_confidence: float) -> tuple[np.ndarray, int | None]:
+    """The single-digit window's rule: the mean float32 (10,) of the recent frames' probabilities
+    (a frame without a digit counts as zeros) and the digit shown (None below `min_confidence`)."""
+    combined = sum(history) / len(history)  # np.mean would cost 10x for 5 rows
+    best = int(np.argmax(combined))
+    return combined, best if combined[best] >= min_confidence else None
+
+
 class Recognizer:
     """Turns frames into Results, remembering the last `window` frames' predictions.
 
@@ -249,12 +258,8 @@ class Recognizer:
 
     def _combine_single(self, result: Result, probs: np.ndarray) -> None:
         self._history.append(probs[0] if len(probs) else NO_PROBS)
-        combined = sum(self._history) / len(self._history)  # np.mean would cost 10x for 5 rows
-        best = int(np.argmax(combined))
-        result.probs = combined
-        result.confidence = float(combined[best])
-        if result.confidence >= self.settings.min_confidence:
-            result.digit = best
+        result.probs, result.digit = vote(self._history, self.settings.min_confidence)
+        result.confidence = float(result.probs.max())
 
     def _combine_multi(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
         """Average each digit position over the recent frames that saw the most common count.

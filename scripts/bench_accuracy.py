@@ -5,13 +5,25 @@ same Recognizer the headless CLI runs; `--via-cli` runs the real `live-digits --
 clip instead) and scores the digit shown at the LAST frame:
 
 - digit clips: accuracy (shown == label; nothing shown counts as wrong), split into "shown but
-  wrong" and "nothing shown", overall and per condition subset (dim, ruled, small, thin, blurry);
+  wrong" and "nothing shown", overall and per subset: the classic conditions (dim, ruled,
+  small, thin, blurry) and the wider ones (fat marker, ink at the box edge, a small sheet's
+  edge in the box, slanted writing, styles MNIST rarely has); folders rendered before the
+  wider subsets existed simply have none of them;
 - blank clips: false positives, a digit shown at the last frame (and, stricter, at any frame);
 - multi clips (if any): exact number read at the last frame (run with --multi, 400x200 box),
-  how often a wrong number is shown there, and what separates finding from reading:
+  how often a wrong number is shown there and how often nothing, per subset (4-6 digits,
+  small, touching, a sheet edge in the box), and what separates finding from reading:
   `multi_found`, the numbers whose digit count settled right (what a perfect classifier
   could at best read; the count does not depend on the model), and `multi_digits`, the
-  digits of those numbers read right.
+  digits of those numbers read right;
+- swaps (the live feel): the digit clips, in order, through ONE Recognizer without a reset, so
+  that a clip ending and the next starting is a digit swapped for another. `swap_third`: the
+  swaps during which (from the new clip's first frame until the new digit is shown) a digit
+  is shown that is neither the old nor the new one nor what was shown when the swap began;
+  `swap_latency`: frames from the new clip's first frame until the new digit is shown (0: at
+  once; never shown counts as the clip's length), median, 95th percentile and `swap_within_3`
+  (shown by the 3rd frame); `flicker`: the clips whose shown digit changes more than once
+  after it first settled (on the new digit, or else on any other than the old one).
 
 The classic loop of scripts/classic_loop.py (fixed threshold, dense net) runs on the same clips
 for a sweep of thresholds; the best threshold's numbers are the baseline column.
@@ -32,6 +44,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import itertools
 import json
 import os
 import subprocess
@@ -46,11 +59,12 @@ import numpy as np
 
 from live_digits import datasets, model, sources
 from live_digits.cli import DEFAULT_MIN_CONFIDENCE
-from live_digits.recognizer import Recognizer, Settings
+from live_digits.recognizer import Recognizer, Settings, vote
 
 SCRIPTS = Path(__file__).resolve().parent
 DEFAULT_MNIST = SCRIPTS.parent.parent / "shared" / "datasets" / "mnist" / "mnist.npz"
-SUBSETS = ("dim", "ruled", "small", "thin", "blurry")
+SUBSETS = ("dim", "ruled", "small", "thin", "blurry", "fat", "edge", "sheet", "slant", "style")
+NUMBER_SUBSETS = ("4-6 digits", "small", "touching", "sheet")
 TABLE_ROWS = (
     "overall",
     *SUBSETS,
@@ -59,10 +73,16 @@ TABLE_ROWS = (
     "blank_fp_last",
     "blank_fp_any",
     "multi_exact",
+    *(f"multi {name}" for name in NUMBER_SUBSETS),
     "multi_wrong",
+    "multi_nothing",
     "multi_found",
     "multi_digits",
+    "swap_third",
+    "swap_within_3",
+    "flicker",
 )
+WITHIN_FRAMES = 3  # the new digit should be shown by the 3rd frame it is in view
 CLASSIC_THRESHOLDS = (60, 80, 100, 120, 140, 160, 180)
 CALIBRATION_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
 MAX_BLANK_FP = 0.0  # no calibration blank clip may ever show a digit
@@ -193,17 +213,55 @@ def score(items: list[dict], shown: list[dict]) -> dict:
         "shown_wrong": frac([s["digit"] not in (None, it["label"]) for it, s in digit]),
         "nothing_shown": frac([s["digit"] is None for _, s in digit]),
     }
-    for name in SUBSETS:
-        out[name] = frac([s["digit"] == it["label"] for it, s in digit if it["flags"][name]])
+    for name in SUBSETS:  # folders rendered before a subset existed have no clips in it
+        out[name] = frac([s["digit"] == it["label"] for it, s in digit if it["flags"].get(name)])
     out["blank_fp_last"] = frac([s["digit"] is not None for s in blank])
     out["blank_fp_any"] = frac([s["any"] for s in blank])
     if multi:
         out["multi_exact"] = frac([s["number"] == it["number"] for it, s in multi])
+        for name in NUMBER_SUBSETS:
+            subset = [(it, s) for it, s in multi if (it.get("number_flags") or {}).get(name)]
+            out[f"multi {name}"] = frac([s["number"] == it["number"] for it, s in subset])
         out["multi_wrong"] = frac([s["number"] not in ("", it["number"]) for it, s in multi])  # worse than nothing
+        out["multi_nothing"] = frac([s["number"] == "" for _, s in multi])
         found = [(s["digits"], it["number"]) for it, s in multi if len(s["digits"]) == len(it["number"])]
         out["multi_found"] = frac([len(s["digits"]) == len(it["number"]) for it, s in multi])
         out["multi_digits"] = frac([str(d) == c for shown, number in found for d, c in zip(shown, number, strict=True)])
     return out
+
+
+def swap_metrics(labels: list[int], shown: list[list[int | None]]) -> dict:
+    """The live feel, from the digit shown at every frame of consecutive clips read without a reset.
+
+    labels: each clip's digit; shown: per clip, the digit shown at each frame (None: nothing).
+    Clip k following a clip of another digit is a swap (see the module docstring for the rows).
+    """
+    third, latency, never, flicker = [], [], [], []
+    for k, (new, frames) in enumerate(zip(labels, shown, strict=True)):
+        before = shown[k - 1][-1] if k else None  # what the window showed when the swap began
+        old = labels[k - 1] if k else None
+        settled = next((i for i, d in enumerate(frames) if d == new), None)
+        if k and old != new:
+            during = frames if settled is None else frames[: settled + 1]
+            third.append(any(d not in (None, old, new, before) for d in during))
+            latency.append(len(frames) if settled is None else settled)
+            never.append(settled is None)
+        if settled is None:  # misread: settled on whatever replaced the old digit
+            settled = next((i for i, d in enumerate(frames) if d not in (None, old, before)), None)
+        changes = 0 if settled is None else sum(a != b for a, b in itertools.pairwise(frames[settled:]))
+        flicker.append(changes > 1)
+    lat = np.asarray(latency, float)
+    return {
+        "swap_third": frac(third),
+        "swap_within_3": frac([t < WITHIN_FRAMES for t in latency]),
+        "swap_latency": {
+            "n": len(latency),
+            "median": float(np.median(lat)) if latency else None,
+            "p95": float(np.percentile(lat, 95)) if latency else None,
+            "never": float(np.mean(never)) if never else None,
+        },
+        "flicker": frac(flicker),
+    }
 
 
 def save_failure(folder: Path, item: dict, result) -> None:
@@ -226,7 +284,13 @@ def print_table(live: dict, classic: dict | None, threshold: int | None) -> None
     for key in TABLE_ROWS:
         if key in live and live[key]["n"]:  # rows of clip kinds the folder has
             line = f"{key:22} {live[key]['n']:>5} {pct(live[key]):>12}"
-            print(line + (f" {pct(classic.get(key)):>18}" if classic else ""))
+            print(line + (f" {pct(classic.get(key)):>18}" if classic and key in classic else ""))
+    latency = live.get("swap_latency")
+    if latency and latency["n"]:
+        print(
+            f"{'swap_latency':22} {latency['n']:>5} median {latency['median']:.0f}, p95 {latency['p95']:.0f} frames, "
+            f"never shown {100 * latency['never']:.1f}%"
+        )
 
 
 def benchmark(args: argparse.Namespace, items: list[dict]) -> dict:
@@ -242,8 +306,13 @@ def benchmark(args: argparse.Namespace, items: list[dict]) -> dict:
             }
             cli_rows = {name: job.result() for name, job in jobs.items()}
     shown, batches = [], []
+    digit_items = [it for it in items if it["kind"] == "digit"]
+    chain = Recognizer(net, clip_settings(digit_items[0], args)) if digit_items else None  # swaps: never reset
+    chained: list[list[int | None]] = []
     for item in items:
         frames = read_frames(args.clips / item["file"])
+        if chain and item["kind"] == "digit":
+            chained.append([chain.process(frame).digit for frame in frames])
         if args.via_cli:
             shown.append(summarise_rows(cli_rows[item["file"]]))
         else:
@@ -255,6 +324,8 @@ def benchmark(args: argparse.Namespace, items: list[dict]) -> dict:
         if classic and item["kind"] != "multi":
             batches.append(classic_batch(frames, classic.classic_input))
     report = {"settings": {k: str(v) for k, v in vars(args).items()}, "live_digits": score(items, shown)}
+    if chained:
+        report["live_digits"].update(swap_metrics([it["label"] for it in digit_items], chained))
     if classic:
         report["classic"] = classic_sweep(args, classic, [it for it in items if it["kind"] != "multi"], batches)
     return report
@@ -292,7 +363,7 @@ def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
         frame_probs.append(np.stack([r.probs for r in results]))
     sweep = {}
     for value in CALIBRATION_GRID:
-        shown = [shown_at(combine(p, args.window), value) for p in frame_probs]
+        shown = [shown_at(p, args.window, value) for p in frame_probs]
         sweep[value] = score(items, shown)
     kinds = [it["kind"] for it in items]
     print(f"{kinds.count('digit')} digit clips, {kinds.count('blank')} blank clips, window {args.window}")
@@ -305,7 +376,11 @@ def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
     ok = [v for v, m in sweep.items() if (m["blank_fp_any"]["rate"] or 0.0) <= MAX_BLANK_FP]
     suggested = min(ok) if ok else None
     blank_peak = max(
-        (combine(p, args.window).max() for p, it in zip(frame_probs, items, strict=True) if it["kind"] == "blank"),
+        (
+            max(combined.max() for combined, _ in votes(p, args.window, 0.0))
+            for p, it in zip(frame_probs, items, strict=True)
+            if it["kind"] == "blank"
+        ),
         default=0.0,
     )
     print(f"highest combined confidence on any blank frame: {blank_peak:.3f}")
@@ -318,16 +393,15 @@ def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
     return {"suggested": suggested, "blank_peak": float(blank_peak), "sweep": {str(k): v for k, v in sweep.items()}}
 
 
-def combine(probs: np.ndarray, window: int) -> np.ndarray:
-    """The Recognizer's rule: frame i's combined probs = mean of frames max(0, i-window+1) .. i."""
-    return np.stack([probs[max(0, i - window + 1) : i + 1].mean(axis=0) for i in range(len(probs))])
+def votes(probs: np.ndarray, window: int, min_confidence: float) -> list[tuple[np.ndarray, int | None]]:
+    """The Recognizer's vote at each frame of a clip, from its per-frame probabilities float32 (frames, 10)."""
+    return [vote(probs[max(0, i - window + 1) : i + 1], min_confidence) for i in range(len(probs))]
 
 
-def shown_at(combined: np.ndarray, min_confidence: float) -> dict:
-    """The clip summary when a digit is shown wherever max(combined) >= min_confidence."""
-    passed = combined.max(axis=1) >= min_confidence
-    last = int(combined[-1].argmax()) if passed[-1] else None
-    return {"digit": last, "number": "", "any": bool(passed.any())}
+def shown_at(probs: np.ndarray, window: int, min_confidence: float) -> dict:
+    """The clip summary (digit shown at the last frame, any frame) at another min_confidence."""
+    digits = [digit for _, digit in votes(probs, window, min_confidence)]
+    return {"digit": digits[-1], "number": "", "any": any(d is not None for d in digits)}
 
 
 def check(args: argparse.Namespace, items: list[dict]) -> bool:
