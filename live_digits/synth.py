@@ -612,7 +612,7 @@ def _curve(p0, p1, p2, n: int = 16) -> np.ndarray:
 def _flag_one(rng: np.random.Generator) -> list[np.ndarray]:
     """A `1` as much of Europe writes it: a long up-stroke (flag) into the top, a stem, no foot."""
     top = np.array([0.0, 0.0])
-    flag_len, angle = _uniform(rng, 0.25, 0.5), math.radians(_uniform(rng, 20.0, 60.0))
+    flag_len, angle = _uniform(rng, 0.3, 0.55), math.radians(_uniform(rng, 15.0, 45.0))
     start = top + flag_len * np.array([-math.cos(angle), math.sin(angle)])
     bend = (start + top) / 2 + rng.normal(0.0, 0.03, 2)
     foot = np.array([_uniform(rng, -0.1, 0.06), 1.0])
