@@ -58,9 +58,9 @@ import cv2
 import numpy as np
 
 from live_digits import datasets, model, sources
-from live_digits.cli import DEFAULT_MIN_CONFIDENCE
 from live_digits.recognizer import Recognizer, Settings, vote
 
+DEFAULT_MIN_CONFIDENCE = Settings().min_confidence  # what live-digits shows digits at by default
 SCRIPTS = Path(__file__).resolve().parent
 DEFAULT_MNIST = SCRIPTS.parent.parent / "shared" / "datasets" / "mnist" / "mnist.npz"
 SUBSETS = ("dim", "ruled", "small", "thin", "blurry", "fat", "edge", "sheet", "slant", "style")

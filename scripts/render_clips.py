@@ -38,9 +38,6 @@ except ImportError:  # run from a checkout that is not pip-installed
     from live_digits.errors import UserError
 
 VAL_PER_CLASS = datasets.HOLDOUT_PER_CLASS  # the training hold-out that --split train draws from
-# ... taken from the first 5,000 training images (all of mnist.npz's, the first of mnist10k.npz's):
-# the same 500 digits whichever file is passed
-HOLDOUT_POOL = 5000
 MULTI_BOX = preprocess.NUMBER_BOX  # the box live-digits --multi reads by default
 FRAME_SIZE = (640, 480)  # what the webcam delivers
 
@@ -100,8 +97,7 @@ def _digit_pool(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
         return data["x_test"], data["y_test"]
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "use --split test or a full mnist.npz")
-    x, y = data["x_train"][:HOLDOUT_POOL], data["y_train"][:HOLDOUT_POOL]
-    (_, _), (x_val, y_val) = datasets.split_train_val(x, y, VAL_PER_CLASS)
+    (_, _), (x_val, y_val) = datasets.split_train_val(data["x_train"], data["y_train"], VAL_PER_CLASS)
     return x_val, y_val
 
 
