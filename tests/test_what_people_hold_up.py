@@ -66,6 +66,15 @@ def test_a_sheet_edge_the_desk_and_a_hand_in_the_box_are_not_digits():
     frame = paper_frame(DESK)  # a narrow card whose end lies inside the box
     frame[:280, 270:370] = PAPER
     assert preprocess.read_box(frame, BOX)[3] == []
+    frame = paper_frame(DESK)  # a sticky note smaller than the box, all of it inside
+    frame[190:290, 270:370] = PAPER
+    assert preprocess.read_box(frame, BOX)[3] == []
+    frame = paper_frame(DESK)  # a mottled desk beside the note: its light and dark spots are no ink
+    rng = np.random.default_rng(0)
+    spots = cv2.resize(rng.uniform(-60, 60, (6, 8)).astype(np.float32), (640, 480), interpolation=cv2.INTER_CUBIC)
+    frame[:] = np.clip(DESK + 40 + spots, 0, 255).astype(np.uint8)[:, :, None]
+    frame[180:480, 330:640] = PAPER
+    assert preprocess.read_box(frame, BOX)[3] == []
     frame = paper_frame()  # a hand coming into the box from below
     cv2.ellipse(frame, (330, 400), (80, 120), 10, 0, 360, (110, 140, 190), -1)
     assert preprocess.read_box(frame, BOX)[3] == []

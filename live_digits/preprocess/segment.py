@@ -38,6 +38,7 @@ EDGE_BAR_ASPECT = 0.3
 EDGE_BAR_FILL = 0.75
 EDGE_LINE_PX = 6
 EDGE_RIM = 4  # px around a piece searched for the desk beside it
+MAX_DESK_SHARE = 0.5  # a piece more than this surrounded by the desk is on the desk, not the sheet
 
 
 def too_much_ink(mask: np.ndarray) -> bool:
@@ -52,7 +53,7 @@ def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.nd
     blobs touching the box border (a hand, a shadow, the sheet's edge, the desk), unless
     they look like a pen stroke that runs into one edge (`_stroke_reaching_edge`): people
     do not keep every digit inside the box. `off_paper` (uint8 like labels, 255 where the
-    box shows no paper) rules out the rim of the desk along a small sheet's edge.
+    box shows no paper) rules out what lies on the desk beside a small sheet (`_desk_share`).
     """
     if len(stats) <= 1:
         return np.empty(0, np.int64)
@@ -61,11 +62,14 @@ def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.nd
     touching = _touches_border(stats[1:], labels.shape)
     ok = (areas >= min_area) & ~touching
     for i in np.flatnonzero(touching & (areas >= EDGE_MIN_SHARE * areas.max())).tolist():
-        ok[i] = _stroke_reaching_edge(labels, stats, i + 1, off_paper)
+        ok[i] = _stroke_reaching_edge(labels, stats, i + 1) and _desk_share(labels, stats, i + 1, off_paper) == 0
+    if off_paper is not None:  # ink is written on the paper, not on the desk round it
+        for i in np.flatnonzero(ok & ~touching).tolist():
+            ok[i] = _desk_share(labels, stats, i + 1, off_paper) <= MAX_DESK_SHARE
     return np.flatnonzero(ok) + 1
 
 
-def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int, off_paper: np.ndarray | None) -> bool:
+def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> bool:
     """True if a border-touching component is a stroke running into one edge of the box.
 
     It meets exactly one side, in at most two runs (a loop cut by the edge) covering at most
@@ -86,14 +90,19 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int, off
     piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
     (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
     short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
-    if short < EDGE_BAR_ASPECT * long and (short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh):
-        return False
+    return not (short < EDGE_BAR_ASPECT * long and (short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh))
+
+
+def _desk_share(labels: np.ndarray, stats: np.ndarray, label: int, off_paper: np.ndarray | None) -> float:
+    """The share of a component's surroundings (EDGE_RIM px around it) that is not paper."""
     if off_paper is None:
-        return True
+        return 0.0
+    h, w = labels.shape
+    x, y, cw, ch, _ = stats[label].tolist()
     y0, y1, x0, x1 = max(y - EDGE_RIM, 0), min(y + ch + EDGE_RIM, h), max(x - EDGE_RIM, 0), min(x + cw + EDGE_RIM, w)
-    around = cv2.dilate(piece, np.ones((2 * EDGE_RIM + 1, 2 * EDGE_RIM + 1), np.uint8))
-    around = cv2.copyMakeBorder(around, y - y0, y1 - y - ch, x - x0, x1 - x - cw, cv2.BORDER_CONSTANT, value=0)
-    return not cv2.countNonZero(cv2.bitwise_and(around, off_paper[y0:y1, x0:x1]))
+    piece = (labels[y0:y1, x0:x1] == label).view(np.uint8)
+    ring = cv2.subtract(cv2.dilate(piece, np.ones((2 * EDGE_RIM + 1, 2 * EDGE_RIM + 1), np.uint8)), piece)
+    return cv2.countNonZero(cv2.bitwise_and(ring, off_paper[y0:y1, x0:x1])) / max(cv2.countNonZero(ring), 1)
 
 
 def find_digit_groups(

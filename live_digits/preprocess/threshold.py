@@ -26,6 +26,7 @@ HOLLOW_RING = 9
 # "Paper" this much darker than the paper next to it is not paper: the desk, a thumb.
 OFF_PAPER = 0.2
 OFF_PAPER_AREA = 0.06
+DESK_RIM = 28  # px beside what is not paper where the paper estimate still blurs across its edge
 PAPER_LEVELS = np.maximum(np.arange(256, dtype=np.float32), 1.0)  # paper grey level -> divisor, never 0
 # Number mode: pixels at least this fraction of the threshold dark that touch ink above it
 # are ink too (hysteresis). A faint stretch of a stroke otherwise splits a digit into
@@ -98,7 +99,8 @@ def ink_darkness(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float, np.ndarray]:
-    """Choose where ink starts: a global contrast level and a per-pixel threshold map (uint8).
+    """Choose where ink starts: a global contrast level and a lookup table (uint8 (256,)) from a
+    pixel's paper brightness to its darkness threshold.
 
     Otsu's split of the darkness histogram separates ink from paper when both are present,
     clamped to a plausible contrast range. Sensor noise is roughly constant in gray levels,
@@ -113,8 +115,7 @@ def auto_threshold(darkness: np.ndarray, background: np.ndarray) -> tuple[float,
     residual = (d * b)[d <= _quantile(d, 0.75)]  # gray levels below the paper, ink excluded
     sigma = 1.4826 * _quantile(np.abs(residual - _quantile(residual, 0.5)), 0.5)  # robust std (MAD)
     floor = np.maximum(level, AUTO_NOISE_SIGMAS * sigma / PAPER_LEVELS)
-    lut = np.floor(np.minimum(floor, 1.0) * 255.0).astype(np.uint8)
-    return level, cv2.LUT(background, lut)
+    return level, np.floor(np.minimum(floor, 1.0) * 255.0).astype(np.uint8)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -146,26 +147,46 @@ def read_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = None):
         _, mask = cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)
         return mask, float(level), None
     darkness, background = ink_darkness(gray)
-    chosen, per_pixel = auto_threshold(darkness, background)
+    chosen, lut = auto_threshold(darkness, background)
+    per_pixel = cv2.LUT(background, lut)
     mask = cv2.compare(darkness, per_pixel, cv2.CMP_GT)
+    off_paper = _off_paper(background)
+    if off_paper is not None:
+        mask = _drop_desk_rim(mask, gray, background, off_paper, lut)
     if hysteresis is not None:
         mask = grow_into_faint_ink(mask, darkness, per_pixel, hysteresis)
-    return mask, chosen, _off_paper(background)
+    return mask, chosen, off_paper
+
+
+def _drop_desk_rim(
+    mask: np.ndarray, gray: np.ndarray, background: np.ndarray, off_paper: np.ndarray, lut: np.ndarray
+) -> np.ndarray:
+    """Clear the rim of desk along a small sheet's edge from an ink mask (all uint8 (H, W)).
+
+    The paper estimate blurs across the sheet's edge, so the desk just beyond it looks darker
+    than "paper" and thresholds into a strip of ink that outlines the sheet. Within DESK_RIM
+    of what is not paper, ink must also be darker than the darkest paper estimate around
+    (the desk's), by that estimate's own threshold (`lut`, noise included); a stroke on the
+    sheet is, the desk itself is not.
+    """
+    reach = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * DESK_RIM + 1, 2 * DESK_RIM + 1))
+    near = cv2.dilate(off_paper, reach)
+    darkest = np.maximum(cv2.erode(background, reach), 1)
+    beyond_desk = np.uint8(255) - cv2.divide(gray, darkest, scale=255)
+    rim = cv2.bitwise_and(near, cv2.compare(beyond_desk, cv2.LUT(darkest, lut), cv2.CMP_LE))
+    return cv2.bitwise_and(mask, cv2.bitwise_not(rim))
 
 
 def _off_paper(background: np.ndarray) -> np.ndarray | None:
     """Where the estimated paper drops OFF_PAPER below the paper next to it (a step, where a
-    shadow is a slope), over a region that reaches the box border and covers OFF_PAPER_AREA
-    of it (not a knot of ink)."""
+    shadow is a slope), over a region covering OFF_PAPER_AREA of the box (not a knot of ink)."""
     reach = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * HOLLOW_REACH + 1, 4 * HOLLOW_REACH + 1))
     nearby = cv2.dilate(background, reach)
     off = cv2.compare(background, (nearby * np.float32(1 - OFF_PAPER)).astype(np.uint8), cv2.CMP_LT)
     if not cv2.countNonZero(off):
         return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(off, connectivity=8, ltype=label_type(off.shape))
-    h, w = off.shape
-    x, y, cw, ch, area = (stats[1:, k] for k in range(5))
-    wide = (area >= OFF_PAPER_AREA * h * w) & ((x == 0) | (y == 0) | (x + cw == w) | (y + ch == h))
+    wide = stats[1:, cv2.CC_STAT_AREA] >= OFF_PAPER_AREA * off.size
     if not wide.any():
         return None
     lut = np.zeros(n, np.uint8)
