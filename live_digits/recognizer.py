@@ -28,6 +28,8 @@ from live_digits import preprocess
 from live_digits.preprocess import Rect
 
 NO_PROBS = np.zeros(10, np.float32)
+SWAP_FRAMES = 2  # a new digit replaces the shown one after this many sure frames in a row ...
+SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of another digit
 SPLIT_SURE = 0.9  # touching digits are read as two only if both halves of the cut read this surely ...
 SPLIT_MARGIN = 0.0  # ... and this much more surely than the whole piece
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
@@ -159,10 +161,31 @@ def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
     return dataclasses.replace(digit, rect=rect, splits=splits)
 
 
-def vote(history: Sequence[np.ndarray], min_confidence: float) -> tuple[np.ndarray, int | None]:
-    """The single-digit window's rule: the mean float32 (10,) of the recent frames' probabilities
-    (a frame without a digit counts as zeros) and the digit shown (None below `min_confidence`)."""
-    combined = sum(history) / len(history)  # np.mean would cost 10x for 5 rows
+def vote(
+    history: Sequence[np.ndarray], min_confidence: float, window: int | None = None
+) -> tuple[np.ndarray, int | None]:
+    """The single-digit window's rule: the combined float32 (10,) of the recent frames'
+    probabilities and the digit shown (None below `min_confidence`).
+
+    Normally the mean over the `window` (default: the frames given), a frame without a
+    digit counting as zeros, and so do the frames before the first: a digit appears once
+    most of the window has seen it, and one odd frame changes nothing. When another digit
+    replaces the one in view, the window would go on showing the old one for frames: once
+    the last SWAP_FRAMES frames all read a new digit surely (SWAP_SURE) after a frame that
+    surely read another, only those frames count.
+    """
+    frames = list(history)
+    latest = int(np.argmax(frames[-1]))
+    run = 0
+    for probs in reversed(frames):
+        if int(np.argmax(probs)) != latest or probs[latest] < SWAP_SURE:
+            break
+        run += 1
+    earlier = frames[: len(frames) - run]
+    if run >= SWAP_FRAMES and any(int(np.argmax(p)) != latest and p.max() >= SWAP_SURE for p in earlier):
+        combined = sum(frames[-run:]) / run
+    else:
+        combined = sum(frames) / (window or len(frames))  # np.mean would cost 10x for 5 rows
     best = int(np.argmax(combined))
     return combined, best if combined[best] >= min_confidence else None
 
@@ -258,7 +281,7 @@ class Recognizer:
 
     def _combine_single(self, result: Result, probs: np.ndarray) -> None:
         self._history.append(probs[0] if len(probs) else NO_PROBS)
-        result.probs, result.digit = vote(self._history, self.settings.min_confidence)
+        result.probs, result.digit = vote(self._history, self.settings.min_confidence, self._history.maxlen)
         result.confidence = float(result.probs.max())
 
     def _combine_multi(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:

@@ -395,7 +395,7 @@ def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
 
 def votes(probs: np.ndarray, window: int, min_confidence: float) -> list[tuple[np.ndarray, int | None]]:
     """The Recognizer's vote at each frame of a clip, from its per-frame probabilities float32 (frames, 10)."""
-    return [vote(probs[max(0, i - window + 1) : i + 1], min_confidence) for i in range(len(probs))]
+    return [vote(probs[max(0, i - window + 1) : i + 1], min_confidence, window) for i in range(len(probs))]
 
 
 def shown_at(probs: np.ndarray, window: int, min_confidence: float) -> dict:

@@ -36,14 +36,14 @@ def test_prediction_updates_every_frame_from_a_sliding_window(cnn, mnist_sample)
     cond = synth.random_conditions(rng, synth.CLASSIC_RATES, exposure=1.0, blur_sigma=0.6, ruled=False)
     frames = synth.render_frames([x[a]], cond, 6, rng) + synth.render_frames([x[b]], cond, 6, rng)
     results = read_clip(Recognizer(cnn, Settings(window=5)), frames)
-    assert results[0].digit == 3  # shown from the first frame, not after a batch of five
-    assert results[5].digit == 3 and results[-1].digit == 8
+    assert results[1].digit is None and results[2].digit == 3  # once most of the window has seen it
+    assert results[5].digit == 3 and results[7].digit == 8 and results[-1].digit == 8  # a swap: within two
     assert [r.frame for r in results] == list(range(12))
 
 
 def test_result_json_is_the_headless_contract(cnn, mnist_sample):
     rng = np.random.default_rng(14)
-    frames = synth.render_frames([mnist_sample["x_test"][0]], synth.random_conditions(rng, synth.CLASSIC_RATES), 3, rng)
+    frames = synth.render_frames([mnist_sample["x_test"][0]], synth.random_conditions(rng, synth.CLASSIC_RATES), 5, rng)
     row = read_clip(Recognizer(cnn, Settings(threshold=90)), frames)[-1].to_json()
     assert set(row) >= {"frame", "digit", "confidence", "probs", "threshold"}
     assert row["threshold"] == 90 and len(row["probs"]) == 10 and abs(sum(row["probs"]) - 1) < 1e-3
@@ -136,8 +136,8 @@ def camera_hd(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 @pytest.mark.parametrize("width, height, box", [(1280, 720, 300), (1920, 1080, 450)])
 def test_the_box_grows_with_hd_frames_and_reads_what_it_reads_at_480(cnn, clip, width, height, box):
-    """On a 1920x1080 frame a 200x200 box cuts the fixture's 7 (read, if at all, unsure); the
-    grown box covers the same part of the view and reads it as at 480 lines."""
+    """On a 1920x1080 frame a 200x200 box cuts the fixture's 7; the grown box covers the same
+    part of the view and reads it as at 480 lines."""
     capture, frames = cv2.VideoCapture(str(clip[0])), []
     while (frame := capture.read()[1]) is not None:
         frames.append(frame)
@@ -148,7 +148,8 @@ def test_the_box_grows_with_hd_frames_and_reads_what_it_reads_at_480(cnn, clip, 
     assert (grown.box.w, grown.box.h) == (box, box) and grown.box.x == (width - box) // 2
     assert grown.digit == at_480.digit == clip[1]["label"] and grown.confidence > 0.95
     if height == 1080:
-        assert read_clip(Recognizer(cnn, Settings(scale_box=False)), hd)[-1].confidence < 0.8
+        fixed = read_clip(Recognizer(cnn, Settings(scale_box=False)), hd)[-1].mask
+        assert fixed[[0, -1]].any() or fixed[:, [0, -1]].any()  # the ink runs off the small box
 
 
 def test_number_mode_on_an_hd_frame_reports_digit_boxes_in_frame_pixels(cnn, mnist_sample):

@@ -23,6 +23,7 @@ HOLLOW_REACH = 15
 HOLLOW_CONTRAST = 0.3
 HOLLOW_MIN_PIXELS = 3
 HOLLOW_RING = 9
+HOLLOW_HALF_WIDTH = 8  # quarter-resolution px: a stroke up to about 64 px wide in the frame
 # "Paper" this much darker than the paper next to it is not paper: the desk, a thumb.
 OFF_PAPER = 0.2
 OFF_PAPER_AREA = 0.06
@@ -55,21 +56,28 @@ def paper_background(gray: np.ndarray) -> np.ndarray:
 def _fill_hollow_strokes(small: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Re-estimate the paper inside strokes wider than the closing; uint8 like `background`.
 
-    Such a stroke thresholds into its outline: a ring of ink around a dark inside whose
-    estimated paper is as dark as the ink. An inside is told from the hole of a `0` (paper)
-    by its grey level: darker than the paper around the ring. Its paper is then
-    interpolated (inpainted) from the estimate around the stroke. Returns `background`
+    Such a stroke thresholds into its outline: ink around a dark inside whose estimated
+    paper is as dark as the ink. An inside is dark (HOLLOW_CONTRAST below the paper around
+    it, which the hole of a 0 is not), narrow (at most HOLLOW_HALF_WIDTH from its middle to
+    its side, which the desk beside a small sheet is not), and leaves the box, if at all,
+    only across its width (a stroke's end; the desk runs along the box's side). Its paper is
+    then interpolated (inpainted) from the estimate around the stroke. Returns `background`
     itself when there is no such inside, the usual case.
     """
     ink = cv2.compare(small, _darker(background), cv2.CMP_LT)
-    outside = cv2.copyMakeBorder(cv2.bitwise_not(ink), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=255)
-    cv2.floodFill(outside, None, (0, 0), 128)  # everything reachable from the border without crossing ink
-    enclosed = (outside[1:-1, 1:-1] == 255).astype(np.uint8) * 255  # not ink, not reachable: holes
-    if not enclosed.any():
-        return background
     nearby_paper = cv2.dilate(background, cv2.getStructuringElement(cv2.MORPH_RECT, (HOLLOW_REACH, HOLLOW_REACH)))
     inked = cv2.compare(small, (nearby_paper * np.float32(1 - HOLLOW_CONTRAST)).astype(np.uint8), cv2.CMP_LT)
-    inside = cv2.bitwise_and(enclosed, inked)
+    dark = cv2.bitwise_and(inked, cv2.bitwise_not(ink))  # as dark as ink, yet taken for paper
+    if cv2.countNonZero(dark) < HOLLOW_MIN_PIXELS:
+        return background
+    n, labels = cv2.connectedComponents(dark, connectivity=8)
+    half_width = np.zeros(n, np.float32)
+    np.maximum.at(half_width, labels, cv2.distanceTransform(dark, cv2.DIST_L2, 3))
+    rim = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    contact = np.bincount(rim, minlength=n)  # a stroke leaves the box at an end, the desk along a side
+    narrow = ((half_width <= HOLLOW_HALF_WIDTH) & (contact <= 2 * HOLLOW_HALF_WIDTH)).astype(np.uint8) * 255
+    narrow[0] = 0
+    inside = np.take(narrow, labels)
     if cv2.countNonZero(inside) < HOLLOW_MIN_PIXELS:
         return background
     ring = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (HOLLOW_RING, HOLLOW_RING)))
@@ -150,7 +158,7 @@ def read_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = None):
     chosen, lut = auto_threshold(darkness, background)
     per_pixel = cv2.LUT(background, lut)
     mask = cv2.compare(darkness, per_pixel, cv2.CMP_GT)
-    off_paper = _off_paper(background)
+    off_paper = _off_paper(background, mask)
     if off_paper is not None:
         mask = _drop_desk_rim(mask, gray, background, off_paper, lut)
     if hysteresis is not None:
@@ -177,21 +185,23 @@ def _drop_desk_rim(
     return cv2.bitwise_and(mask, cv2.bitwise_not(rim))
 
 
-def _off_paper(background: np.ndarray) -> np.ndarray | None:
+def _off_paper(background: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     """Where the estimated paper drops OFF_PAPER below the paper next to it (a step, where a
-    shadow is a slope), over a region covering OFF_PAPER_AREA of the box (not a knot of ink)."""
+    shadow is a slope), over a region covering OFF_PAPER_AREA of the box that is mostly not
+    ink in `mask` (a marker stroke's paper estimate sags too, but the stroke is ink)."""
     reach = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * HOLLOW_REACH + 1, 4 * HOLLOW_REACH + 1))
     nearby = cv2.dilate(background, reach)
     off = cv2.compare(background, (nearby * np.float32(1 - OFF_PAPER)).astype(np.uint8), cv2.CMP_LT)
     if not cv2.countNonZero(off):
         return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(off, connectivity=8, ltype=label_type(off.shape))
-    wide = stats[1:, cv2.CC_STAT_AREA] >= OFF_PAPER_AREA * off.size
+    ink = np.bincount(labels[mask > 0], minlength=n)
+    area = stats[:, cv2.CC_STAT_AREA]
+    wide = (area >= OFF_PAPER_AREA * off.size) & (ink < 0.5 * area)
+    wide[0] = False
     if not wide.any():
         return None
-    lut = np.zeros(n, np.uint8)
-    lut[1:][wide] = 255
-    return np.take(lut, labels)
+    return np.take(wide.astype(np.uint8) * 255, labels)
 
 
 def grow_into_faint_ink(mask: np.ndarray, darkness: np.ndarray, per_pixel: np.ndarray, fraction: float) -> np.ndarray:
