@@ -70,23 +70,24 @@ def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.nd
 
 
 def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> bool:
-    """True if a border-touching component is a stroke running into one edge of the box.
+    """True if a border-touching component is a digit's stroke running into the box's edges.
 
-    It meets exactly one side, in at most two runs (a loop cut by the edge) covering at most
-    EDGE_MAX_CONTACT of it (a hand or the desk meets it broadly; a sheet's edge or a ruled
-    line crosses the box or a corner), it is no bigger than a digit, and it is not a
-    straight bar (the edge of a sheet ending inside the box).
+    It meets at most two sides (a digit as tall as the box meets the top and the bottom),
+    each in at most two runs (a loop cut by the edge) covering at most EDGE_MAX_CONTACT of
+    it (a hand or the desk meets it broadly), it is no bigger than a digit, and it is not a
+    straight bar (a sheet's edge, a ruled line's remains).
     """
     h, w = labels.shape
     x, y, cw, ch, area = stats[label].tolist()
     sides = [(labels[:, 0], x == 0), (labels[:, -1], x + cw == w), (labels[0], y == 0), (labels[-1], y + ch == h)]
     touched = [border for border, touches in sides if touches]
-    if len(touched) != 1 or area > EDGE_MAX_AREA * h * w:
+    if len(touched) > 2 or area > EDGE_MAX_AREA * h * w:
         return False
-    contact = (touched[0] == label).astype(np.int8)
-    runs = np.count_nonzero(np.diff(contact, prepend=0) == 1)
-    if runs > 2 or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
-        return False
+    for border in touched:
+        contact = (border == label).astype(np.int8)
+        runs = np.count_nonzero(np.diff(contact, prepend=0) == 1)
+        if runs > 2 or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
+            return False
     piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
     (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
     short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
