@@ -75,7 +75,7 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
     It meets at most two sides (a digit as tall as the box meets the top and the bottom),
     each in at most two runs (a loop cut by the edge) covering at most EDGE_MAX_CONTACT of
     it (a hand or the desk meets it broadly), it is no bigger than a digit, and it is not a
-    straight bar (a sheet's edge, a ruled line's remains).
+    straight bar (a sheet's edge, a ruled line's remains), nor, if it meets two sides, thin.
     """
     h, w = labels.shape
     x, y, cw, ch, area = stats[label].tolist()
@@ -91,7 +91,9 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
     piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
     (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
     short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
-    return not (short < EDGE_BAR_ASPECT * long and (short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh))
+    if short < EDGE_BAR_ASPECT * long and (len(touched) > 1 or short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh):
+        return False  # a bar; across the box, even a ragged one (a margin line in the dark): a 1 is lost with it
+    return True
 
 
 def _desk_share(labels: np.ndarray, stats: np.ndarray, label: int, off_paper: np.ndarray | None) -> float:
