@@ -27,7 +27,6 @@ HOLLOW_HALF_WIDTH = 8  # quarter-resolution px: a stroke up to about 64 px wide 
 # "Paper" this much darker than the paper next to it is not paper: the desk, a thumb.
 OFF_PAPER = 0.2
 OFF_PAPER_AREA = 0.06
-DESK_RIM = 28  # px beside what is not paper where the paper estimate still blurs across its edge
 PAPER_LEVELS = np.maximum(np.arange(256, dtype=np.float32), 1.0)  # paper grey level -> divisor, never 0
 # Number mode: pixels at least this fraction of the threshold dark that touch ink above it
 # are ink too (hysteresis). A faint stretch of a stroke otherwise splits a digit into
@@ -160,29 +159,26 @@ def read_ink(gray: np.ndarray, level: int = 0, hysteresis: float | None = None):
     mask = cv2.compare(darkness, per_pixel, cv2.CMP_GT)
     off_paper = _off_paper(background, mask)
     if off_paper is not None:
-        mask = _drop_desk_rim(mask, gray, background, off_paper, lut)
+        mask = _drop_desk_rim(mask, off_paper)
     if hysteresis is not None:
         mask = grow_into_faint_ink(mask, darkness, per_pixel, hysteresis)
     return mask, chosen, off_paper
 
 
-def _drop_desk_rim(
-    mask: np.ndarray, gray: np.ndarray, background: np.ndarray, off_paper: np.ndarray, lut: np.ndarray
-) -> np.ndarray:
-    """Clear the rim of desk along a small sheet's edge from an ink mask (all uint8 (H, W)).
+def _drop_desk_rim(mask: np.ndarray, off_paper: np.ndarray) -> np.ndarray:
+    """Clear the rim of desk along a small sheet's edge from an ink mask (uint8 (H, W)).
 
     The paper estimate blurs across the sheet's edge, so the desk just beyond it looks darker
-    than "paper" and thresholds into a strip of ink that outlines the sheet. Within DESK_RIM
-    of what is not paper, ink must also be darker than the darkest paper estimate around
-    (the desk's), by that estimate's own threshold (`lut`, noise included); a stroke on the
-    sheet is, the desk itself is not.
+    than "paper" and thresholds into a strip of ink outlining the sheet, which runs into what
+    is not paper. Ink that touches it is dropped whole; a stroke on the sheet does not touch
+    the desk (one that runs off the sheet is lost with the rim).
     """
-    reach = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * DESK_RIM + 1, 2 * DESK_RIM + 1))
-    near = cv2.dilate(off_paper, reach)
-    darkest = np.maximum(cv2.erode(background, reach), 1)
-    beyond_desk = np.uint8(255) - cv2.divide(gray, darkest, scale=255)
-    rim = cv2.bitwise_and(near, cv2.compare(beyond_desk, cv2.LUT(darkest, lut), cv2.CMP_LE))
-    return cv2.bitwise_and(mask, cv2.bitwise_not(rim))
+    n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=label_type(mask.shape))
+    beside = cv2.dilate(off_paper, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    lut = np.full(n, 255, np.uint8)
+    lut[0] = 0
+    lut[np.unique(labels[(beside > 0) & (mask > 0)])] = 0
+    return np.take(lut, labels)
 
 
 def _off_paper(background: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
