@@ -216,11 +216,50 @@ def export_tflite(model, path: Path) -> None:
     path.write_bytes(converter.convert())
 
 
+def explain_outputs(model) -> list:
+    """The tensors the explanation view shows, in this order: each convolution's activation
+    map (after its ReLU), the last hidden dense layer's activations, the probabilities.
+
+    A dense network has no convolutions: [hidden (N, 128), probs (N, 10)]. The CNN gives
+    [conv1 (N, 24, 24, 32), conv2 (N, 8, 8, 64), hidden (N, 128), probs (N, 10)].
+    """
+    import keras
+
+    layers = model.layers
+    maps = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, keras.layers.Conv2D):  # its activation: the first ReLU after it
+            relu = next((la for la in layers[i + 1 :] if isinstance(la, keras.layers.ReLU)), layer)
+            maps.append(relu.output)
+    hidden = [la for la in layers if isinstance(la, keras.layers.Dense)][-2]  # the one feeding the softmax
+    return [*maps, hidden.output, model.output]
+
+
+def export_explain_tflite(model, path: Path) -> None:
+    """Write NAME.explain.tflite: the same weights, with `explain_outputs` as its outputs.
+
+    The window's explanation view runs it on a worker thread (live_digits.explain); the
+    per-frame classifier keeps the plain NAME.tflite, which computes no extra outputs.
+    """
+    import keras
+    import tensorflow as tf
+
+    explain = keras.Model(model.inputs, explain_outputs(model), name=f"{model.name}_explain")
+    converter = tf.lite.TFLiteConverter.from_keras_model(explain)
+    path.write_bytes(converter.convert())
+
+
 def save_model(model, out_dir: Path, name: str, metadata: dict) -> Path:
-    """Write NAME.keras (source of truth), NAME.tflite (fast path) and NAME.json."""
+    """Write NAME.keras (source of truth), NAME.tflite (fast path), NAME.explain.tflite
+    (the explanation view's, for a single network) and NAME.json (its `files` lists them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / f"{name}.keras")
     export_tflite(model, out_dir / f"{name}.tflite")
+    import keras
+
+    if not any(isinstance(layer, keras.Model) for layer in model.layers):  # an ensemble has no one network to show
+        export_explain_tflite(model, out_dir / f"{name}.explain.tflite")
+        metadata = {**metadata, "files": {**metadata.get("files", {}), "explain": f"{name}.explain.tflite"}}
     meta_path = out_dir / f"{name}.json"
     meta_path.write_text(json.dumps(metadata, indent=2) + "\n")
     return meta_path
