@@ -1,0 +1,252 @@
+"""See inside the network: where it looks, what each layer sees, and the runner-up.
+
+Where it looks is occlusion sensitivity: hide one square of the 28x28 input at a time
+(paint it the paper's colour, 0), run every hidden copy through the network in one
+batch, and see how much each class's log-probability drops. A square whose hiding makes
+the shown digit much less likely is where the network looks; one whose hiding makes the
+runner-up more likely is what stands between the two. It needs only forward passes, so
+the explanation model (NAME.explain.tflite: the same weights as NAME.tflite, with the
+convolution maps and the hidden layer as extra outputs) runs it under LiteRT, with no
+TensorFlow at run time.
+
+`LiveExplainer` runs it on a worker thread at a few refreshes a second: the window loop
+hands it the latest model input and picks up the latest explanation, never waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from live_digits import model as model_files
+
+log = logging.getLogger(__name__)
+
+SIZE = 28  # the model input's side
+PATCH = 4  # side of the hidden square: about a stroke's width; wider squares smear the map onto the paper
+STRIDE = 2  # 13 x 13 = 169 positions (one batch of 170 with the input); every pixel under 2 x 2 squares
+FILL = 0.0  # the paper's colour: hiding a square removes its ink and adds none
+MIN_INTERVAL = 0.1  # seconds between the starts of two explanations: at most 10 a second
+THREADS = 1  # the interpreter's threads: the other core stays with the camera loop
+
+
+def patch_positions(size: int = SIZE, patch: int = PATCH, stride: int = STRIDE) -> np.ndarray:
+    """Top-left corners (y, x) of every hidden square, int (P, 2); the last row and column reach the edge."""
+    starts = list(range(0, size - patch + 1, stride))
+    if starts[-1] != size - patch:
+        starts.append(size - patch)
+    return np.array([(y, x) for y in starts for x in starts], np.int64)
+
+
+def occluded_batch(x: np.ndarray, positions: np.ndarray, patch: int = PATCH, fill: float = FILL) -> np.ndarray:
+    """float32 (28, 28) -> float32 (1 + P, 28, 28): the input itself, then one copy per hidden square."""
+    batch = np.repeat(x[None].astype(np.float32), 1 + len(positions), axis=0)
+    for k, (y, x0) in enumerate(positions, start=1):
+        batch[k, y : y + patch, x0 : x0 + patch] = fill
+    return batch
+
+
+def log_odds(probs: np.ndarray) -> np.ndarray:
+    """Probabilities (N, 10) -> float64 log(p / (1 - p)), with 1 - p summed from the other classes.
+
+    A confident winner's float32 probability rounds to 1.0, where log p is 0 whatever the
+    input; the other classes' small probabilities still tell how sure it is.
+    """
+    p = np.maximum(probs.astype(np.float64), 1e-30)
+    rest = np.maximum(p.sum(axis=1, keepdims=True) - p, 1e-30)
+    return np.log(p) - np.log(rest)
+
+
+def occlusion_heat(probs: np.ndarray, positions: np.ndarray, patch: int = PATCH, size: int = SIZE) -> np.ndarray:
+    """Probabilities (1 + P, 10) of `occluded_batch` -> heat float32 (10, size, size).
+
+    heat[c, y, x] is the mean, over the hidden squares covering pixel (y, x), of how much
+    hiding the square lowers the log-odds of c: positive where the pixel's region is
+    evidence for c, negative where it is evidence against. Log-odds, because a confident
+    winner's probability barely moves (0.999 -> 0.99) while its log-odds tell the regions apart.
+    """
+    odds = log_odds(probs)
+    drop = odds[0] - odds[1:]  # (P, 10)
+    total = np.zeros((10, size, size))
+    count = np.zeros((size, size))
+    for (y, x), d in zip(positions, drop, strict=True):
+        total[:, y : y + patch, x : x + patch] += d[:, None, None]
+        count[y : y + patch, x : x + patch] += 1
+    return (total / np.maximum(count, 1)).astype(np.float32)
+
+
+class ExplainModel:
+    """NAME.explain.tflite under LiteRT: batch (N, 28, 28) -> its outputs in export order.
+
+    The outputs (`live_digits.train.explain_outputs`): each convolution's activations
+    (N, H, W, C), the hidden layer (N, U), the probabilities (N, 10). One interpreter:
+    call `run` from one thread at a time.
+    """
+
+    def __init__(self, path: Path, threads: int = THREADS):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:  # platforms without LiteRT wheels: TensorFlow's own interpreter
+            from tensorflow.lite.python.interpreter import Interpreter
+        self.path = path
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        outputs = self._interpreter.get_signature_runner().get_output_details()  # output_0, output_1, ...
+        self._outputs = [outputs[k]["index"] for k in sorted(outputs, key=lambda k: int(k.rsplit("_", 1)[1]))]
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._batch = 0
+        self.votes = self._softmax_weights()
+
+    def _softmax_weights(self) -> np.ndarray | None:
+        """The last layer's weights float32 (10, U): how much each hidden unit votes for each digit.
+
+        The one constant tensor of that shape in the file; None if there is not exactly one.
+        """
+        units = [d for d in self._interpreter.get_output_details() if len(d["shape"]) == 2 and d["shape"][1] != 10]
+        if len(units) != 1:
+            return None
+        shape = (10, int(units[0]["shape"][1]))
+        found = [d for d in self._interpreter.get_tensor_details() if tuple(d["shape"]) == shape]
+        return self._interpreter.get_tensor(found[0]["index"]).copy() if len(found) == 1 else None
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if len(batch) != self._batch:
+            self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
+            self._interpreter.allocate_tensors()
+            self._batch = len(batch)
+        self._interpreter.set_tensor(self._input, batch)
+        self._interpreter.invoke()
+        return [self._interpreter.get_tensor(i) for i in self._outputs]
+
+
+def explain_path(spec: str | Path) -> Path | None:
+    """The explanation model beside a model (`dense`, `cnn` or a path), from its metadata's
+    `files` entry; None if the model has none (an ensemble, or one trained before it existed)."""
+    meta_path = model_files.resolve(spec)
+    name = model_files.read_metadata(meta_path).get("files", {}).get("explain")
+    path = meta_path.parent / name if name else None
+    return path if path is not None and path.exists() else None
+
+
+@dataclass
+class Explanation:
+    """What the network made of one model input; arrays are float32."""
+
+    model_input: np.ndarray  # (28, 28) the input explained
+    probs: np.ndarray  # (10,) the network's probabilities for it (this frame alone, no window)
+    heat: np.ndarray  # (10, 28, 28) occlusion sensitivity per class (`occlusion_heat`)
+    maps: list[np.ndarray]  # each convolution's activations (H, W, C); empty for a dense network
+    hidden: np.ndarray  # (U,) the hidden layer feeding the softmax
+    votes: np.ndarray | None  # (10, U) softmax weights, if found in the file
+    seconds: float = 0.0  # the worker's time to compute it
+    view: np.ndarray | None = field(default=None, repr=False)  # the drawn panel, if a `draw` was given
+
+    @property
+    def ranked(self) -> list[int]:
+        """Classes by probability, most likely first."""
+        return [int(c) for c in np.argsort(self.probs)[::-1]]
+
+    def strongest_units(self, k: int = 8) -> list[int]:
+        """The `k` hidden units firing hardest, strongest first."""
+        return [int(u) for u in np.argsort(self.hidden)[::-1][:k]]
+
+
+def explain(net: ExplainModel, x: np.ndarray, patch: int = PATCH, stride: int = STRIDE) -> Explanation:
+    """One model input float32 (28, 28) -> its Explanation, from one interpreter call."""
+    t0 = time.perf_counter()
+    positions = patch_positions(SIZE, patch, stride)
+    *maps, hidden, probs = net.run(occluded_batch(x, positions, patch))
+    return Explanation(
+        model_input=np.array(x, np.float32),
+        probs=probs[0],
+        heat=occlusion_heat(probs, positions, patch),
+        maps=[m[0] for m in maps],
+        hidden=hidden[0],
+        votes=net.votes,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+class LiveExplainer:
+    """Explains the newest model input on a worker thread, at most once per `min_interval` s.
+
+    `submit` and `latest` never wait: the window loop hands over its current input (the
+    older one, if still unexplained, is dropped) and draws whatever explanation is newest.
+    `load` builds the ExplainModel on the worker, so opening it costs the loop nothing;
+    `draw(explanation) -> image` (optional) renders the view there too.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], ExplainModel],
+        draw: Callable[[Explanation], np.ndarray] | None = None,
+        min_interval: float = MIN_INTERVAL,
+    ):
+        self._load, self._draw, self.min_interval = load, draw, min_interval
+        self._cond = threading.Condition()
+        self._input: np.ndarray | None = None
+        self._latest: Explanation | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._cleared = 0
+        self.error: str = ""  # set if the model could not be loaded; the view says so
+        self.refreshes: list[float] = []  # perf_counter() at which each explanation was ready
+
+    def submit(self, model_input: np.ndarray | None) -> None:
+        """Ask for `model_input` (float32 (28, 28)) to be explained next; None clears the view."""
+        with self._cond:
+            if self._thread is None:
+                self._stop = False
+                self._thread = threading.Thread(target=self._work, name="live-digits-explain", daemon=True)
+                self._thread.start()
+            if model_input is None:
+                self._input, self._latest = None, None
+                self._cleared += 1  # an explanation under way belongs to the digit that left
+            else:
+                self._input = model_input
+                self._cond.notify()
+
+    def latest(self) -> Explanation | None:
+        """The newest finished explanation, or None."""
+        return self._latest
+
+    def close(self) -> None:
+        """Stop the worker (after the explanation it is computing, if any)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _work(self) -> None:
+        try:
+            net = self._load()
+        except Exception as exc:  # a missing or damaged file: the view shows one line, the camera goes on
+            log.error("explanation view unavailable: %s", exc)
+            self.error = f"no explanation model ({exc.__class__.__name__})"
+            return
+        next_start = 0.0
+        while True:
+            time.sleep(max(0.0, next_start - time.perf_counter()))
+            with self._cond:
+                while self._input is None and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                x, self._input, cleared = self._input, None, self._cleared
+            next_start = time.perf_counter() + self.min_interval
+            result = explain(net, x)
+            if self._draw is not None:
+                result.view = self._draw(result)
+            with self._cond:
+                if cleared == self._cleared:
+                    self._latest = result
+                    self.refreshes.append(time.perf_counter())
+
