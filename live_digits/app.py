@@ -16,6 +16,7 @@ import numpy as np
 
 from live_digits import overlay
 from live_digits.errors import UserError
+from live_digits.explain import Explanation, LiveExplainer
 from live_digits.recognizer import Recognizer, Result
 from live_digits.sources import Source
 
@@ -36,6 +37,7 @@ class RunOptions:
     samples_dir: Path | None = None
     max_frames: int | None = None
     loop: bool = False  # restart a file or folder source at its end (window only)
+    explain: bool = False  # open the explanation view from the start (key e toggles it)
 
 
 def write_png(folder: Path, stem: str, images: dict[str, np.ndarray]) -> list[Path]:
@@ -139,17 +141,23 @@ class _Feed:
 
 
 def run_window(
-    source: Source, recognizer: Recognizer, model: concurrent.futures.Future, out: IO[str] | None, options: RunOptions
+    source: Source,
+    recognizer: Recognizer,
+    model: concurrent.futures.Future,
+    out: IO[str] | None,
+    options: RunOptions,
+    explainer: LiveExplainer | None = None,
 ) -> int:
     """The interactive loop: read -> process -> draw -> show -> key. Returns the exit code.
 
     `model` is the classifier still loading (`load_in_background`); frames are shown and
     thresholded meanwhile. `out` receives one JSON line per frame processed, if given: once
     the source has ended, its last frame is processed again, so the trackbar still acts on it.
+    `explainer` (None: the model has no explanation model) feeds the view that key e opens.
     """
     cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
     cv2.createTrackbar(TRACKBAR, WINDOW, recognizer.settings.threshold, 255, lambda _: None)
-    status = overlay.Status(sample_counts=count_samples(options.samples_dir))
+    status = overlay.Status(sample_counts=count_samples(options.samples_dir), explain=options.explain)
     feed, fps = _Feed(source, options.loop), FpsMeter()
     frame_period = 0.0 if source.self_paced else 1.0 / source.fps
     canvas, message_until, n = None, 0.0, 0
@@ -162,7 +170,7 @@ def run_window(
             status.ended = feed.ended
             if t_start > message_until:
                 status.message = ""
-            canvas = overlay.compose(frame, result, status, canvas)
+            canvas = overlay.compose(frame, result, status, canvas, _explanation(explainer, result, status))
             cv2.imshow(WINDOW, canvas)
             if out is not None:
                 out.write(json.dumps(result.to_json()) + "\n")
@@ -182,7 +190,21 @@ def run_window(
         return 0
     finally:
         recognizer.close()
+        if explainer is not None:
+            explainer.close()
         cv2.destroyAllWindows()
+
+
+def _explanation(explainer: LiveExplainer | None, result: Result, status: overlay.Status) -> Explanation | None:
+    """With the view open: hand this frame's input to the explainer and take its newest explanation."""
+    if not status.explain:
+        return None
+    if explainer is None:
+        status.explain_note = "this model has no explanation model"
+        return None
+    explainer.submit(result.model_input)
+    status.explain_note = explainer.error
+    return explainer.latest()
 
 
 def _attach_model(recognizer: Recognizer, model: concurrent.futures.Future) -> None:
@@ -198,9 +220,11 @@ def _attach_model(recognizer: Recognizer, model: concurrent.futures.Future) -> N
 
 
 def _handle_key(key: int, result: Result, recognizer: Recognizer, options: RunOptions, status: overlay.Status) -> bool:
-    """Keys h, m and 0-9 (full key codes: an arrow key is not a letter); True if a message was set."""
+    """Keys h, m, e and 0-9 (full key codes: an arrow key is not a letter); True if a message was set."""
     if key == ord("h"):
         status.show_help = not status.show_help
+    elif key == ord("e"):
+        status.explain = not status.explain
     elif key == ord("m"):
         recognizer.set_multi(not recognizer.multi)
     elif ord("0") <= key <= ord("9"):

@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="live-digits",
         description="Read handwritten digits held up to a webcam, live.",
-        epilog="Keys: q save the crop and quit, Esc quit, 0-9 save a labelled sample, m number mode, h help.",
+        epilog="Keys: q save the crop and quit, Esc quit, 0-9 save a labelled sample, m number mode, "
+        "e explanation view, h help.",
     )
     p.add_argument(
         "--source",
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples-dir", type=Path, help="where keys 0-9 save samples (default: per-user data folder)")
     p.add_argument("--max-frames", type=int_range(1, 10**9), help="stop after this many frames")
     p.add_argument("--loop", action="store_true", help="restart a video file or folder at its end (window only)")
+    p.add_argument("--explain", action="store_true", help="open the view inside the network (window only; key e)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     p.add_argument("--list-models", action="store_true", help="list the installed models with their accuracy and exit")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -214,7 +216,7 @@ def _main(argv: list[str] | None) -> int:
     cv2.setNumThreads(1)
     _use_system_fonts(os.environ)
 
-    from live_digits import app, model, sources
+    from live_digits import app, explain, model, sources
     from live_digits.recognizer import Recognizer
 
     if not args.verbose:
@@ -231,7 +233,11 @@ def _main(argv: list[str] | None) -> int:
     box = settings.box_for(args.multi)
     samples_dir = args.samples_dir or dirs.samples
     options = app.RunOptions(
-        save_dir=args.save_dir, samples_dir=samples_dir, max_frames=args.max_frames, loop=args.loop
+        save_dir=args.save_dir,
+        samples_dir=samples_dir,
+        max_frames=args.max_frames,
+        loop=args.loop,
+        explain=args.explain,
     )
     model_path = model.resolve(args.model, dirs.models)  # a missing or foreign model fails before any window
     model.read_metadata(model_path)
@@ -248,7 +254,8 @@ def _main(argv: list[str] | None) -> int:
         if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
         recognizer = Recognizer(None, settings, overlap=True)  # the model runs beside the drawing
-        return app.run_window(source, recognizer, app.load_in_background(lambda: model.load(model_path)), out, options)
+        loading = app.load_in_background(lambda: model.load(model_path))
+        return app.run_window(source, recognizer, loading, out, options, explain.live_explainer(model_path))
 
 
 if __name__ == "__main__":

@@ -250,3 +250,13 @@ class LiveExplainer:
                     self._latest = result
                     self.refreshes.append(time.perf_counter())
 
+
+def live_explainer(spec: str | Path) -> LiveExplainer | None:
+    """The window's explainer for a model (`dense`, `cnn` or a path), drawing the view on its
+    worker; None if the model has no explanation model. Nothing is loaded until first used."""
+    path = explain_path(spec)
+    if path is None:
+        return None
+    from live_digits import overlay  # drawing: only the window needs it
+
+    return LiveExplainer(lambda: ExplainModel(path), draw=overlay.draw_explanation)

@@ -1,8 +1,10 @@
 """Drawing only: the camera frame with the box and digit, plus a side panel.
 
 The panel shows what the pipeline sees: the thresholded crop, the 28x28 model input
-enlarged, the top-3 probabilities as bars, fps and the threshold mode. Nothing here
-changes state; `compose` returns a new BGR image.
+enlarged, the top-3 probabilities as bars, fps and the threshold mode. With the
+explanation view on (key e), a second panel shows inside the network (`draw_explanation`)
+and the camera view gets the winner's heat map over the digit. Nothing here changes
+state; `compose` returns a new BGR image.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from live_digits.explain import Explanation
 from live_digits.recognizer import Result
 
 PANEL_W = 220
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 GREEN, GREY, WHITE, AMBER = (80, 220, 80), (150, 150, 150), (255, 255, 255), (0, 190, 255)
 DARK_LEVEL = 40  # the panel's grey background
-HELP = "q save+quit  Esc quit  0-9 save sample  m multi  h help"
+HELP = "q save+quit  Esc quit  0-9 save sample  m multi  e explain  h help"
+EXPLAIN_W = 280  # the explanation view's width
+EXPLAIN_H = 480  # ... and height
+RED, BLUE = (40, 40, 255), (255, 140, 30)  # heat: evidence for the class, and against it
 
 
 @dataclass
@@ -31,6 +37,8 @@ class Status:
     message: str = ""  # a brief confirmation ("saved sample 7"), empty when none
     sample_counts: dict[int, int] | None = None
     ended: bool = False  # a file source has no more frames; the last one stays
+    explain: bool = False  # the explanation view is open (key e, --explain)
+    explain_note: str = ""  # why it shows nothing, when it cannot (no explanation model)
 
 
 def _text(img, text, org, scale=0.5, color=WHITE, thickness=1, background: int | None = None) -> None:
@@ -123,17 +131,135 @@ def draw_panel(panel: np.ndarray, result: Result, status: Status) -> None:
         y += 20
 
 
-def compose(frame: np.ndarray, result: Result, status: Status, out: np.ndarray | None = None) -> np.ndarray:
+def compose(
+    frame: np.ndarray,
+    result: Result,
+    status: Status,
+    out: np.ndarray | None = None,
+    explanation: Explanation | None = None,
+) -> np.ndarray:
     """Camera view (BGR uint8 (H, W, 3)) and panel side by side: what the window shows.
 
     Pass the previous frame's canvas as `out` to draw into it again: a fresh 1 MB image
-    per frame costs more than the copy itself (new pages from the OS every time).
+    per frame costs more than the copy itself (new pages from the OS every time). With
+    `status.explain`, the explanation view goes on the right (its `view` if already drawn).
     """
     h, w = frame.shape[:2]
-    shape = (max(h, 440), w + PANEL_W, 3)
+    extra = EXPLAIN_W if status.explain else 0
+    shape = (max(h, 440, EXPLAIN_H if extra else 0), w + PANEL_W + extra, 3)
     canvas = out if out is not None and out.shape == shape and out.dtype == np.uint8 else np.empty(shape, np.uint8)
     canvas[h:, :w] = DARK_LEVEL
     canvas[:h, :w] = frame
+    if status.explain and explanation is not None and result.model_input is not None and result.digit_rect is not None:
+        draw_heat_on_digit(canvas[:h, :w], explanation, result.digit_rect)
     draw_frame(canvas[:h, :w], result, status)
-    draw_panel(canvas[:, w:], result, status)
+    draw_panel(canvas[:, w : w + PANEL_W], result, status)
+    if extra:
+        view = canvas[:, w + PANEL_W :]
+        if explanation is None:
+            view[:] = DARK_LEVEL
+            note = status.explain_note or ("explaining..." if result.model_input is not None else "no digit to explain")
+            _text(view, note, (10, 24), 0.45, GREY, background=DARK_LEVEL)
+        else:
+            drawn = explanation.view if explanation.view is not None else draw_explanation(explanation)
+            view[: drawn.shape[0]] = drawn
+            view[drawn.shape[0] :] = DARK_LEVEL
     return canvas
+
+
+# ----------------------------------------------------------------------------- the explanation view
+
+
+def heat_colours(x: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """Input float32 (28, 28) and one class's heat (28, 28) -> BGR uint8 (28, 28, 3).
+
+    The input in grey with the heat over it: red where hiding the region lowers the class's
+    log-odds (evidence for it), blue where it raises them (evidence against), each as strong
+    as the map's largest value.
+    """
+    scale = float(np.abs(heat).max()) or 1.0
+    a = np.clip(heat / scale, -1.0, 1.0)[..., None]
+    grey = (50 + 140 * x)[..., None] * np.ones(3)
+    out = grey * (1 - np.abs(a)) + np.where(a > 0, np.array(RED), np.array(BLUE)) * np.abs(a)
+    return out.astype(np.uint8)
+
+
+def draw_heat_on_digit(view: np.ndarray, explanation: Explanation, rect) -> None:
+    """The winner's heat over the digit in the camera view (in place); `rect` is the digit's box in it.
+
+    The model input's inked part is mapped onto `rect`: the normalisation scaled the digit's
+    bounding box into the input, so the two boxes correspond.
+    """
+    x = explanation.model_input
+    ys, xs = np.nonzero(x > 0.05)
+    if not len(ys) or rect.w < 2 or rect.h < 2:
+        return
+    heat = explanation.heat[explanation.ranked[0], ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    scale = float(np.abs(heat).max()) or 1.0
+    a = cv2.resize(np.clip(heat / scale, -1, 1), (rect.w, rect.h), interpolation=cv2.INTER_LINEAR)[..., None]
+    y0, x0 = max(rect.y, 0), max(rect.x, 0)
+    region = view[y0 : rect.y + rect.h, x0 : rect.x + rect.w]
+    a = 0.5 * a[y0 - rect.y : y0 - rect.y + region.shape[0], x0 - rect.x : x0 - rect.x + region.shape[1]]
+    tint = np.where(a > 0, np.array(RED, np.float32), np.array(BLUE, np.float32))
+    region[:] = (region * (1 - np.abs(a)) + tint * np.abs(a)).astype(np.uint8)
+
+
+def tiles(maps: np.ndarray, cols: int, tile: int, gap: int = 1) -> np.ndarray:
+    """Activations (H, W, C) -> one uint8 mosaic of C tiles, `cols` to a row, each `tile` px.
+
+    All tiles share one scale (the layer's 99th percentile: a few hot pixels would leave
+    the rest dark), so a filter that barely responds looks dark next to one that fires.
+    """
+    h, w, c = maps.shape
+    rows = -(-c // cols)
+    top = float(np.percentile(maps, 99)) or float(maps.max()) or 1.0
+    scaled = np.clip(maps / top * 255, 0, 255).astype(np.uint8)
+    out = np.full((rows * (tile + gap) - gap, cols * (tile + gap) - gap), 0, np.uint8)
+    for k in range(c):
+        r, q = divmod(k, cols)
+        big = cv2.resize(np.ascontiguousarray(scaled[:, :, k]), (tile, tile), interpolation=cv2.INTER_NEAREST)
+        out[r * (tile + gap) : r * (tile + gap) + tile, q * (tile + gap) : q * (tile + gap) + tile] = big
+    return out
+
+
+def draw_explanation(e: Explanation) -> np.ndarray:
+    """The explanation view: BGR uint8 (EXPLAIN_H, EXPLAIN_W, 3).
+
+    Top: where the network looks, for the winner and the runner-up (heat maps over the
+    input). Then what each convolution layer sees (one tile per filter) and the hidden
+    layer's strongest units with the digit each votes for most.
+    """
+    view = np.full((EXPLAIN_H, EXPLAIN_W, 3), DARK_LEVEL, np.uint8)
+    first, second = e.ranked[:2]
+    _text(view, "where it looks (red: for, blue: against)", (8, 16), 0.4, GREY, background=DARK_LEVEL)
+    for i, c in enumerate((first, second)):
+        x0 = 10 + i * 136
+        heat = heat_colours(e.model_input, e.heat[c])
+        view[24:108, x0 : x0 + 84] = cv2.resize(heat, (84, 84), interpolation=cv2.INTER_NEAREST)
+        label = f"{c} {100 * e.probs[c]:.0f}%" if e.probs[c] >= 0.01 else f"{c} <1%"
+        _text(view, label, (x0, 124), 0.5, GREEN if i == 0 else AMBER, background=DARK_LEVEL)
+        _text(view, "shown" if i == 0 else "runner-up", (x0 + 52, 124), 0.4, GREY, background=DARK_LEVEL)
+    y = 146
+    for k, maps in enumerate(e.maps):
+        h, w, c = maps.shape
+        _text(view, f"layer {k + 1}: {c} filters, {w}x{h} each", (8, y), 0.4, GREY, background=DARK_LEVEL)
+        cols = 8 if c <= 32 else 16
+        mosaic = tiles(maps, cols, min((EXPLAIN_W - 20) // cols - 1, max(w, 15)))
+        mh, mw = mosaic.shape
+        view[y + 6 : y + 6 + mh, 10 : 10 + mw] = cv2.applyColorMap(mosaic, cv2.COLORMAP_INFERNO)
+        y += 6 + mh + 18
+    units = e.strongest_units(8 if e.maps else 16)
+    _text(view, f"hidden layer: {len(units)} strongest of {len(e.hidden)}", (8, y), 0.4, GREY, background=DARK_LEVEL)
+    y += 6
+    top = float(e.hidden[units[0]]) or 1.0
+    for u in units:
+        if y + 14 > EXPLAIN_H:
+            break
+        vote = int(np.argmax(e.votes[:, u])) if e.votes is not None else None
+        color = GREEN if vote == first else GREY
+        cv2.rectangle(view, (52, y + 2), (52 + int(150 * e.hidden[u] / top), y + 11), color, -1)
+        _text(view, f"#{u}", (8, y + 11), 0.35, background=DARK_LEVEL)
+        if vote is not None:
+            _text(view, f"for {vote}", (210, y + 11), 0.4, color, background=DARK_LEVEL)
+        y += 14
+    return view

@@ -89,6 +89,7 @@ class Result:
     multi: bool = False
     number: str = ""  # multi mode: the number read, left to right ("" = nothing read)
     readings: list[DigitReading] = field(default_factory=list)
+    digit_rect: Rect | None = None  # the model input's digit, in frame coordinates
 
     @property
     def threshold_mode(self) -> str:
@@ -238,6 +239,9 @@ class Recognizer:
             model_ready=self.model is not None,
             multi=self.multi,
         )
+        if digits:
+            r = digits[0].rect
+            result.digit_rect = Rect(box.x + r.x, box.y + r.y, r.w, r.h)
         self.frames += 1
         if self.model is None:
             return result

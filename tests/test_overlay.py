@@ -26,3 +26,27 @@ def test_cached_labels_match_text_drawn_in_place_even_at_the_edges(org, text, sc
         overlay._text(got, text, org, scale, overlay.GREEN, thickness, background=background)
         overlay._text(got, text, org, scale, overlay.GREEN, thickness, background=background)  # from the cache
         np.testing.assert_array_equal(got, expected)
+
+
+def test_the_explanation_view_sits_beside_the_panel_and_tints_only_the_digit(cnn, mnist_sample):
+    from live_digits import explain, synth
+    from live_digits.recognizer import Recognizer
+
+    rng = np.random.default_rng(2)
+    frames = synth.render_frames([mnist_sample["x_test"][1]], synth.random_conditions(rng), 3, rng)
+    recognizer = Recognizer(cnn)
+    for frame in frames:
+        result = recognizer.process(frame)
+    e = explain.explain(explain.ExplainModel(explain.explain_path("cnn")), result.model_input)
+    plain = overlay.compose(frames[-1], result, overlay.Status())
+    shown = overlay.compose(frames[-1], result, overlay.Status(explain=True), None, e)
+    h, w = frames[-1].shape[:2]
+    assert plain.shape == (h, w + overlay.PANEL_W, 3) and shown.shape == (h, w + overlay.PANEL_W + overlay.EXPLAIN_W, 3)
+    np.testing.assert_array_equal(shown[:, w : w + overlay.PANEL_W], plain[:, w:])  # the panel as before
+    changed = np.any(shown[:, :w] != plain[:, :w], axis=2)
+    r = result.digit_rect
+    assert changed[r.slices()].mean() > 0.2 and not changed.sum() - changed[r.slices()].sum()  # the heat, only there
+    view = shown[:, w + overlay.PANEL_W :]
+    np.testing.assert_array_equal(view, overlay.draw_explanation(e))
+    heat = view[24:108, 10:94].astype(int)  # the shown digit's map: red where it looks
+    assert np.sum((heat[..., 2] - heat[..., 0]) > 80) > 100

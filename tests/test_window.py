@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 from conftest import ROOT
 
 from live_digits import app, sources
@@ -243,3 +244,37 @@ def test_the_window_loop_reads_a_camera_and_keeps_its_last_frame_when_it_stops(x
     rows = [json.loads(line) for line in log.getvalue().splitlines()]
     assert code == 0 and len(rows) == 60  # ten camera frames, then its last frame again and again
     assert rows[0]["digit"] is None and rows[-1]["digit"] == clip[1]["label"]
+
+
+def test_explain_opens_the_view_beside_the_camera_and_e_closes_it(xvfb, clip, tmp_path):
+    path, info = clip
+    log = tmp_path / "log.jsonl"
+    proc = launch(xvfb, "--source", str(path), "--loop", "--explain", "--output", str(log), cwd=ROOT)
+    env = {**os.environ, "DISPLAY": xvfb}
+    shot = tmp_path / "screen.png"
+    try:
+        window = find_window(xvfb)
+        wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
+        wide = geometry(xvfb, window)
+        assert wide["WIDTH"] == 640 + 220 + 280, wide  # camera, panel, explanation view
+
+        def heat_map_on_screen():  # the shown digit's map, red where the network looks
+            subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True, timeout=20)
+            img = cv2.imread(str(shot)).astype(int)
+            x0, y0 = wide["X"] + 640 + 220 + 10, wide["Y"] + 24
+            heat = img[y0 : y0 + 84, x0 : x0 + 84]
+            return np.sum(heat[..., 2] - heat[..., 0] > 80) > 50
+
+        try:
+            wait_for(heat_map_on_screen, 10, "the heat map on screen")
+        except AssertionError:  # a bare Xvfb now and then loses a new window's first paint: map it again
+            xdotool(xvfb, "windowunmap", "--sync", window)
+            xdotool(xvfb, "windowmap", "--sync", window)
+            wait_for(heat_map_on_screen, 10, "the heat map on screen")
+        xdotool(xvfb, "key", "--window", window, "e")
+        wait_for(lambda: geometry(xvfb, window)["WIDTH"] == 640 + 220, 10, "the view to close")
+        out, err = stop_with_key(xvfb, window, proc, "Escape")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err, err
