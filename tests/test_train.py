@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT
 
-from live_digits import augment, model
+from live_digits import augment, datasets, explain, model
 
 
 @pytest.mark.parametrize("members, val_per_class, filmed", [(1, 5, 1), (2, 5, 0), (2, 0, 0)])
@@ -36,6 +36,13 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
         assert meta["training"]["best_epoch"] == [2, 2] and meta["training"]["validation_accuracy"] is None
     loaded = model.load(tmp_path / "dense.json")
     assert loaded.runtime == "litert" and loaded.predict(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
+    if members == 1:  # the explanation view's model: the same network, more outputs
+        assert meta["files"]["explain"] == "dense.explain.tflite"
+        x = datasets.mnist_to_inputs(np.load(DATA / "mnist_sample.npz")["x_test"][:20])
+        *_, probs = explain.ExplainModel(tmp_path / "dense.explain.tflite").run(x)
+        np.testing.assert_allclose(probs, loaded.predict(x), atol=1e-5)
+    else:  # an average of networks has no one network to show
+        assert "explain" not in meta["files"] and not (tmp_path / "dense.explain.tflite").exists()
 
 
 @pytest.mark.parametrize(
