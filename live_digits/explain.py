@@ -15,7 +15,11 @@ hands it the latest model input and picks up the latest explanation, never waiti
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +38,7 @@ STRIDE = 2  # 13 x 13 = 169 positions (one batch of 170 with the input); every p
 FILL = 0.0  # the paper's colour: hiding a square removes its ink and adds none
 MIN_INTERVAL = 0.1  # seconds between the starts of two explanations: at most 10 a second
 THREADS = 1  # the interpreter's threads: the other core stays with the camera loop
+NICE = 10  # the worker's scheduling priority, lower than the loop's (`_lower_priority`)
 
 
 def patch_positions(size: int = SIZE, patch: int = PATCH, stride: int = STRIDE) -> np.ndarray:
@@ -44,11 +49,23 @@ def patch_positions(size: int = SIZE, patch: int = PATCH, stride: int = STRIDE) 
     return np.array([(y, x) for y in starts for x in starts], np.int64)
 
 
-def occluded_batch(x: np.ndarray, positions: np.ndarray, patch: int = PATCH, fill: float = FILL) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _squares(size: int, patch: int, stride: int) -> np.ndarray:
+    """bool (P, size, size): square k of `patch_positions` set. Built once: the worker then runs
+    whole-array numpy calls, which release the GIL, instead of a Python loop that holds it."""
+    squares = np.zeros((len(patch_positions(size, patch, stride)), size, size), bool)
+    for k, (y, x) in enumerate(patch_positions(size, patch, stride)):
+        squares[k, y : y + patch, x : x + patch] = True
+    squares.flags.writeable = False
+    return squares
+
+
+def occluded_batch(x: np.ndarray, patch: int = PATCH, stride: int = STRIDE, fill: float = FILL) -> np.ndarray:
     """float32 (28, 28) -> float32 (1 + P, 28, 28): the input itself, then one copy per hidden square."""
-    batch = np.repeat(x[None].astype(np.float32), 1 + len(positions), axis=0)
-    for k, (y, x0) in enumerate(positions, start=1):
-        batch[k, y : y + patch, x0 : x0 + patch] = fill
+    squares = _squares(x.shape[0], patch, stride)
+    batch = np.empty((1 + len(squares), *x.shape), np.float32)
+    batch[0] = x
+    np.copyto(batch[1:], np.where(squares, np.float32(fill), x.astype(np.float32)))
     return batch
 
 
@@ -63,7 +80,7 @@ def log_odds(probs: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log(rest)
 
 
-def occlusion_heat(probs: np.ndarray, positions: np.ndarray, patch: int = PATCH, size: int = SIZE) -> np.ndarray:
+def occlusion_heat(probs: np.ndarray, patch: int = PATCH, stride: int = STRIDE, size: int = SIZE) -> np.ndarray:
     """Probabilities (1 + P, 10) of `occluded_batch` -> heat float32 (10, size, size).
 
     heat[c, y, x] is the mean, over the hidden squares covering pixel (y, x), of how much
@@ -73,12 +90,11 @@ def occlusion_heat(probs: np.ndarray, positions: np.ndarray, patch: int = PATCH,
     """
     odds = log_odds(probs)
     drop = odds[0] - odds[1:]  # (P, 10)
-    total = np.zeros((10, size, size))
-    count = np.zeros((size, size))
-    for (y, x), d in zip(positions, drop, strict=True):
-        total[:, y : y + patch, x : x + patch] += d[:, None, None]
-        count[y : y + patch, x : x + patch] += 1
-    return (total / np.maximum(count, 1)).astype(np.float32)
+    square, pixel = np.nonzero(_squares(size, patch, stride).reshape(len(drop), -1))
+    count = np.maximum(np.bincount(pixel, minlength=size * size), 1)
+    # Summed over the squares covering each pixel; bincount, as a small matmul would wake BLAS's threads.
+    total = [np.bincount(pixel, weights=drop[square, c], minlength=size * size) for c in range(10)]
+    return (np.stack(total) / count).reshape(10, size, size).astype(np.float32)
 
 
 class ExplainModel:
@@ -114,7 +130,10 @@ class ExplainModel:
         found = [d for d in self._interpreter.get_tensor_details() if tuple(d["shape"]) == shape]
         return self._interpreter.get_tensor(found[0]["index"]).copy() if len(found) == 1 else None
 
-    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+    def run(self, batch: np.ndarray, layers_of_first: bool = False) -> list[np.ndarray]:
+        """The outputs for `batch`; with `layers_of_first`, the layers' outputs of its first input only
+        (shape (1, ...)) and the probabilities of all: the occlusion batch needs no other maps, and
+        copying them all out would cost as much as the network itself."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if len(batch) != self._batch:
             self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
@@ -122,7 +141,11 @@ class ExplainModel:
             self._batch = len(batch)
         self._interpreter.set_tensor(self._input, batch)
         self._interpreter.invoke()
-        return [self._interpreter.get_tensor(i) for i in self._outputs]
+        if not layers_of_first:
+            return [self._interpreter.get_tensor(i) for i in self._outputs]
+        *layers, probs = self._outputs
+        first = [self._interpreter.tensor(i)()[:1].copy() for i in layers]  # a view into the arena: copy now
+        return [*first, self._interpreter.get_tensor(probs)]
 
 
 def explain_path(spec: str | Path) -> Path | None:
@@ -160,17 +183,28 @@ class Explanation:
 def explain(net: ExplainModel, x: np.ndarray, patch: int = PATCH, stride: int = STRIDE) -> Explanation:
     """One model input float32 (28, 28) -> its Explanation, from one interpreter call."""
     t0 = time.perf_counter()
-    positions = patch_positions(SIZE, patch, stride)
-    *maps, hidden, probs = net.run(occluded_batch(x, positions, patch))
+    *maps, hidden, probs = net.run(occluded_batch(x, patch, stride), layers_of_first=True)
     return Explanation(
         model_input=np.array(x, np.float32),
         probs=probs[0],
-        heat=occlusion_heat(probs, positions, patch),
+        heat=occlusion_heat(probs, patch, stride),
         maps=[m[0] for m in maps],
         hidden=hidden[0],
         votes=net.votes,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _lower_priority() -> None:
+    """Give the calling thread a lower scheduling priority (nice +NICE), where the OS allows it.
+
+    On a busy machine the window loop then runs first and the explanation takes what CPU
+    is left: it refreshes less often, the camera view does not stutter. Linux only: there a
+    thread is schedulable on its own (elsewhere the call would name a process, or nothing).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
 class LiveExplainer:
@@ -192,19 +226,19 @@ class LiveExplainer:
         self._cond = threading.Condition()
         self._input: np.ndarray | None = None
         self._latest: Explanation | None = None
-        self._thread: threading.Thread | None = None
         self._stop = False
         self._cleared = 0
         self.error: str = ""  # set if the model could not be loaded; the view says so
         self.refreshes: list[float] = []  # perf_counter() at which each explanation was ready
+        self.work: list[float] = []  # seconds the worker spent on each (explaining and drawing)
+        # Started here, not on the first submit: starting a thread waits until it runs, a
+        # few ms on a busy machine that the window loop should not pay.
+        self._thread = threading.Thread(target=self._work, name="live-digits-explain", daemon=True)
+        self._thread.start()
 
     def submit(self, model_input: np.ndarray | None) -> None:
         """Ask for `model_input` (float32 (28, 28)) to be explained next; None clears the view."""
         with self._cond:
-            if self._thread is None:
-                self._stop = False
-                self._thread = threading.Thread(target=self._work, name="live-digits-explain", daemon=True)
-                self._thread.start()
             if model_input is None:
                 self._input, self._latest = None, None
                 self._cleared += 1  # an explanation under way belongs to the digit that left
@@ -221,27 +255,31 @@ class LiveExplainer:
         with self._cond:
             self._stop = True
             self._cond.notify()
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
+        self._thread.join(timeout=5)
+
+    def _next_input(self) -> tuple[np.ndarray | None, int]:
+        """Wait for an input to explain: (it, the clear count it belongs to), or (None, _) to stop."""
+        with self._cond:
+            while self._input is None and not self._stop:
+                self._cond.wait()
+            if self._stop:
+                return None, 0
+            x, self._input = self._input, None
+            return x, self._cleared
 
     def _work(self) -> None:
+        _lower_priority()
+        x, cleared = self._next_input()  # nothing is loaded until the view is first used
+        if x is None:
+            return
         try:
             net = self._load()
         except Exception as exc:  # a missing or damaged file: the view shows one line, the camera goes on
             log.error("explanation view unavailable: %s", exc)
             self.error = f"no explanation model ({exc.__class__.__name__})"
             return
-        next_start = 0.0
-        while True:
-            time.sleep(max(0.0, next_start - time.perf_counter()))
-            with self._cond:
-                while self._input is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    return
-                x, self._input, cleared = self._input, None, self._cleared
-            next_start = time.perf_counter() + self.min_interval
+        while x is not None:
+            start = time.perf_counter()
             result = explain(net, x)
             if self._draw is not None:
                 result.view = self._draw(result)
@@ -249,6 +287,9 @@ class LiveExplainer:
                 if cleared == self._cleared:
                     self._latest = result
                     self.refreshes.append(time.perf_counter())
+                    self.work.append(self.refreshes[-1] - start)
+            time.sleep(max(0.0, start + self.min_interval - time.perf_counter()))
+            x, cleared = self._next_input()
 
 
 def live_explainer(spec: str | Path) -> LiveExplainer | None:

@@ -195,13 +195,15 @@ def draw_heat_on_digit(view: np.ndarray, explanation: Explanation, rect) -> None
     if not len(ys) or rect.w < 2 or rect.h < 2:
         return
     heat = explanation.heat[explanation.ranked[0], ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    scale = float(np.abs(heat).max()) or 1.0
-    a = cv2.resize(np.clip(heat / scale, -1, 1), (rect.w, rect.h), interpolation=cv2.INTER_LINEAR)[..., None]
+    a = np.clip(heat / (float(np.abs(heat).max()) or 1.0), -1, 1)
+    tint = np.where(a[..., None] > 0, np.float32(RED), np.float32(BLUE))  # at input size: 28x28 at most
+    alpha = cv2.resize(0.5 * np.abs(a), (rect.w, rect.h), interpolation=cv2.INTER_LINEAR)
+    tint = cv2.resize(tint, (rect.w, rect.h), interpolation=cv2.INTER_LINEAR)
     y0, x0 = max(rect.y, 0), max(rect.x, 0)
     region = view[y0 : rect.y + rect.h, x0 : rect.x + rect.w]
-    a = 0.5 * a[y0 - rect.y : y0 - rect.y + region.shape[0], x0 - rect.x : x0 - rect.x + region.shape[1]]
-    tint = np.where(a > 0, np.array(RED, np.float32), np.array(BLUE, np.float32))
-    region[:] = (region * (1 - np.abs(a)) + tint * np.abs(a)).astype(np.uint8)
+    inside = slice(y0 - rect.y, y0 - rect.y + region.shape[0]), slice(x0 - rect.x, x0 - rect.x + region.shape[1])
+    base = region.astype(np.float32)
+    region[:] = base + alpha[inside][..., None] * (tint[inside] - base)
 
 
 def tiles(maps: np.ndarray, cols: int, tile: int, gap: int = 1) -> np.ndarray:

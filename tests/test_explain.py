@@ -28,7 +28,7 @@ def cnn_explain():
 def test_every_pixel_is_hidden_by_the_same_number_of_squares_and_the_input_comes_first():
     positions = explain.patch_positions()
     x = np.random.default_rng(0).random((28, 28)).astype(np.float32) + 0.1
-    batch = explain.occluded_batch(x, positions)
+    batch = explain.occluded_batch(x)
     assert batch.shape == (1 + len(positions), 28, 28) and batch.dtype == np.float32
     np.testing.assert_array_equal(batch[0], x)
     hidden = batch[1:] == explain.FILL
@@ -44,7 +44,7 @@ def test_heat_is_where_hiding_changes_the_class():
     probs[:, 3] = 0.91
     top_left = (positions[:, 0] + explain.PATCH <= 8) & (positions[:, 1] + explain.PATCH <= 8)
     probs[1:][top_left] = 0.1  # all ten classes equally likely
-    heat = explain.occlusion_heat(probs, positions)
+    heat = explain.occlusion_heat(probs)
     assert heat.shape == (10, 28, 28) and heat.dtype == np.float32
     assert heat[3, :8, :8].min() > 0 and heat[3, 8:].max() == 0 and heat[3, :, 8:].max() == 0  # evidence for 3
     others = heat[np.arange(10) != 3]
