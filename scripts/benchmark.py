@@ -9,10 +9,14 @@ Measures, with the classic loop (scripts/classic_loop.py) as the baseline:
    against `ClassicLoop` (Keras `model.predict` every fifth frame): median, amortised, p95, max;
 3. startup: the real window app under Xvfb, Popen -> first frame shown / first prediction,
    against importing TensorFlow and loading the Keras dense model;
-4. memory: resident set size of the running app against a process running the classic loop.
+4. memory: resident set size of the running app against a process running the classic loop;
+5. the camera view with the explanation view off and on: the real window loop (`app.run_window`)
+   under Xvfb, fed by a 30 fps camera stand-in: frames shown per second, how long each frame
+   waits from capture until the loop is done with it, the loop's time per frame, and how often
+   the explanation refreshes and what it costs on its worker thread.
 Variants are interleaved, warmed up first and summarised by medians; times are in ms.
 
-Run from the repository root (takes a few minutes):
+Run from the repository root (takes a few minutes; --camera-view-only: section 5 alone):
 
     python scripts/benchmark.py --mnist ../shared/datasets/mnist/mnist.npz
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_digits.sources import Source
 from live_digits.xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,6 +320,169 @@ def memory() -> dict:
     return {"ours_mb": ours, "classic_mb": classic}
 
 
+class PacedCamera(Source):
+    """A webcam stand-in: frame i exists at t0 + i / fps and `read` blocks until it does.
+
+    Records, per frame, when the loop asked for it and when it got it (wall clock) and the
+    asking thread's CPU time, so a frame's wait and the loop's work can be told apart.
+    """
+
+    name, live, self_paced = "paced camera", True, True
+
+    def __init__(self, frames: list[np.ndarray], fps: float):
+        self.frames, self.fps = frames, fps
+        self.t0: float | None = None
+        self.asked: list[float] = []
+        self.got: list[float] = []
+        self.cpu_asked: list[float] = []
+        self.cpu_got: list[float] = []
+
+    def read(self) -> np.ndarray:
+        now, i = time.perf_counter(), len(self.asked)
+        self.asked.append(now)
+        self.cpu_asked.append(time.thread_time())
+        self.t0 = now if self.t0 is None else self.t0
+        time.sleep(max(0.0, self.due(i) - now))
+        self.got.append(time.perf_counter())
+        self.cpu_got.append(time.thread_time())
+        return self.frames[i % len(self.frames)]
+
+    def due(self, i: int) -> float:
+        return self.t0 + i / self.fps
+
+
+def camera_view_run(frames: list[np.ndarray], net, on: bool, count: int, skip: int) -> dict[str, np.ndarray]:
+    """One run of the real window loop on a 30 fps camera; per-frame numbers after `skip` frames."""
+    from live_digits import app, explain
+    from live_digits.recognizer import Recognizer
+
+    camera = PacedCamera(frames, 30.0)
+    polls: list[tuple[float, float]] = []  # (start, end) of each key poll, where Qt paints and the loop idles
+    wait_key = cv2.waitKeyEx
+
+    def timed_wait_key(ms: int) -> int:
+        t = time.perf_counter()
+        key = wait_key(ms)
+        polls.append((t, time.perf_counter()))
+        return key
+
+    recognizer = Recognizer(None, overlap=True)
+    model = app.load_in_background(lambda: net)
+    explainer = explain.live_explainer("cnn") if on else None
+    options = app.RunOptions(save_dir=Path(tempfile.gettempdir()), max_frames=count, explain=on)
+    app.cv2.waitKeyEx = timed_wait_key
+    try:
+        app.run_window(camera, recognizer, model, None, options, explainer)
+    finally:
+        app.cv2.waitKeyEx = wait_key
+    frames_done = range(skip, count - 1)  # frame i is done when the loop asks for frame i + 1
+    out = {
+        "wait": np.array([camera.asked[i + 1] - camera.due(i) for i in frames_done]),
+        "loop": np.array([camera.asked[i + 1] - camera.got[i] for i in frames_done]),
+        "shown": np.array([polls[i][0] - camera.got[i] for i in frames_done]),
+        "poll": np.array([polls[i][1] - polls[i][0] for i in frames_done]),
+        "cpu": np.array([camera.cpu_asked[i + 1] - camera.cpu_got[i] for i in frames_done]),
+        "shown_per_s": np.array([(len(frames_done)) / (camera.got[count - 1] - camera.got[skip])]),
+    }
+    if explainer is not None:
+        start = camera.got[skip]
+        done = [t for t in explainer.refreshes if t >= start]
+        out["refresh_interval"] = np.diff(done)
+        out["refresh_per_s"] = np.array([len(done) / (camera.asked[count - 1] - start)])
+        out["work"] = np.array(explainer.work[-len(done) :])
+    return out
+
+
+def camera_view(frames: list[np.ndarray], rounds: int, seconds: float) -> dict:
+    """The window loop with the explanation view off and on, alternating runs under Xvfb; times in ms."""
+    from live_digits import cli, model
+
+    xvfb = start_xvfb()
+    if xvfb is None:
+        return {"skipped": "Xvfb is not installed"}
+    server, display = xvfb
+    os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    cli._use_system_fonts(os.environ)
+    cv2.setNumThreads(1)  # as the app runs
+    net = model.load("cnn")
+    count, skip = int(30 * seconds), 30  # the first second: window creation, the worker's first load
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    try:
+        for r in range(rounds):
+            for side in ("off", "on") if r % 2 == 0 else ("on", "off"):
+                runs[side].append(camera_view_run(frames, net, side == "on", count, skip))
+    finally:
+        stop(server)
+    out = {}
+    for side, results in runs.items():
+        v = {k: np.concatenate([x[k] for x in results]) for k in results[0]}
+        out[side] = {
+            "frames": len(v["wait"]),
+            "shown_per_s": float(np.median(v["shown_per_s"])),
+            "wait_max": 1e3 * float(v["wait"].max()),
+            "wait_p99": 1e3 * float(np.percentile(v["wait"], 99)),
+            "loop_median": 1e3 * float(np.median(v["loop"])),
+            "shown_median": 1e3 * float(np.median(v["shown"])),
+            "shown_p95": 1e3 * float(np.percentile(v["shown"], 95)),
+            "poll_median": 1e3 * float(np.median(v["poll"])),
+            "loop_p95": 1e3 * float(np.percentile(v["loop"], 95)),
+            "cpu_median": 1e3 * float(np.median(v["cpu"])),
+        }
+        if side == "on":
+            out[side] |= {
+                "refresh_per_s": float(np.median(v["refresh_per_s"])),
+                "refresh_interval_median": 1e3 * float(np.median(v["refresh_interval"])),
+                "refresh_interval_max": 1e3 * float(v["refresh_interval"].max()),
+                "work_median": 1e3 * float(np.median(v["work"])),
+                "work_p95": 1e3 * float(np.percentile(v["work"], 95)),
+            }
+    return out
+
+
+def camera_view_table(c: dict) -> str:
+    """The camera view, explanation view off and on side by side."""
+    if "skipped" in c:
+        return f"camera view: skipped ({c['skipped']})"
+    off, on = c["off"], c["on"]
+    rows = [
+        ("what (30 fps camera, real window under Xvfb)", "view off", "view on", "goal"),
+        ("frames shown per second", f"{off['shown_per_s']:.1f}", f"{on['shown_per_s']:.1f}", ""),
+    ]
+    period = 1e3 / 30
+    for key, what, goal in (
+        ("wait_max", "longest wait, capture -> loop done with it, ms", period),
+        ("wait_p99", "  99th percentile, ms", None),
+        ("loop_median", "window loop per frame (frame in hand -> next read), median ms", None),
+        ("loop_p95", "  95th percentile, ms", None),
+        ("shown_median", "  frame in hand -> on screen (read, draw, imshow), median ms", 5.0),
+        ("shown_p95", "    95th percentile, ms", None),
+        ("poll_median", "  key poll (waitKeyEx(1): Qt paints, the loop idles), median ms", None),
+        ("cpu_median", "  the loop thread's CPU time per frame, median ms", None),
+    ):
+        ok = "" if goal is None else f"<= {goal:.1f}: {'ok' if on[key] <= goal and off[key] <= goal else 'MISSED'}"
+        rows.append((what, f"{off[key]:.2f}", f"{on[key]:.2f}", ok))
+    rows += [
+        ("explanation refreshes per second (worker thread)", "", f"{on['refresh_per_s']:.1f}", ""),
+        (
+            "  interval between refreshes, median / max ms",
+            "",
+            f"{on['refresh_interval_median']:.0f} / {on['refresh_interval_max']:.0f}",
+            "",
+        ),
+        (
+            "  worker time per refresh (explain + draw), median / p95 ms",
+            "",
+            f"{on['work_median']:.1f} / {on['work_p95']:.1f}",
+            "",
+        ),
+        (f"frames measured per side ({c['rounds']} alternating runs each)", str(off["frames"]), str(on["frames"]), ""),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def table(r: dict) -> str:
     """The one results table: what | live-digits | classic baseline | ratio (classic / ours) | goal."""
 
@@ -387,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mnist", type=Path, default=ROOT.parent / "shared/datasets/mnist/mnist.npz", help="keras npz")
     p.add_argument("--repeats", type=int, default=200, help="timed calls per variant / frames per loop (200)")
     p.add_argument("--skip-startup", action="store_true", help="skip the app startup measurement")
+    p.add_argument("--camera-view-only", action="store_true", help="only the camera view with the explanation off/on")
+    p.add_argument("--camera-seconds", type=float, default=10, help="seconds per camera-view run (10)")
+    p.add_argument("--camera-rounds", type=int, default=4, help="camera-view runs per side, alternating (4)")
     p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     p.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -400,6 +571,13 @@ def main(argv: list[str] | None = None) -> int:
     from classic_loop import train_classic_dense
 
     results = {}
+    if args.camera_view_only:
+        results["camera_view"] = camera_view(render(x_test), args.camera_rounds, args.camera_seconds)
+        results["camera_view"]["rounds"] = args.camera_rounds
+        print(camera_view_table(results["camera_view"]))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         print("inference ...", file=sys.stderr, flush=True)
         results["inference"] = inference(x_test[:300].astype(np.float32) / 255, args.repeats, Path(tmp))
@@ -411,8 +589,13 @@ def main(argv: list[str] | None = None) -> int:
         results["startup"] = startup(runs=5)
     print("memory ...", file=sys.stderr, flush=True)
     results["memory"] = memory()
+    print("camera view ...", file=sys.stderr, flush=True)
+    results["camera_view"] = camera_view(frames, args.camera_rounds, args.camera_seconds)
+    results["camera_view"]["rounds"] = args.camera_rounds
     results["seconds"] = time.perf_counter() - t0
     print(table(results))
+    print()
+    print(camera_view_table(results["camera_view"]))
     print(f"({results['seconds']:.0f} s; ratio = classic / live-digits)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
