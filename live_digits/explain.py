@@ -37,6 +37,8 @@ PATCH = 4  # side of the hidden square: about a stroke's width; wider squares sm
 STRIDE = 2  # 13 x 13 = 169 positions (one batch of 170 with the input); every pixel under 2 x 2 squares
 FILL = 0.0  # the paper's colour: hiding a square removes its ink and adds none
 MIN_INTERVAL = 0.1  # seconds between the starts of two explanations: at most 10 a second
+DUTY = 0.25  # ... and at most this fraction of the time busy: a busy machine's refreshes come slower
+SAME = 0.01  # mean |difference| under which an input is not explained again (a held digit: ~0.005)
 THREADS = 1  # the interpreter's threads: the other core stays with the camera loop
 NICE = 10  # the worker's scheduling priority, lower than the loop's (`_lower_priority`)
 
@@ -208,7 +210,9 @@ def _lower_priority() -> None:
 
 
 class LiveExplainer:
-    """Explains the newest model input on a worker thread, at most once per `min_interval` s.
+    """Explains the newest model input on a worker thread, at most once per `min_interval` s
+    and busy at most `DUTY` of the time; an input that looks like the one last explained
+    (`SAME`) is skipped, so a digit held still costs nothing after its first explanation.
 
     `submit` and `latest` never wait: the window loop hands over its current input (the
     older one, if still unexplained, is dropped) and draws whatever explanation is newest.
@@ -279,16 +283,21 @@ class LiveExplainer:
             self.error = f"no explanation model ({exc.__class__.__name__})"
             return
         while x is not None:
+            latest = self._latest
+            if latest is not None and float(np.mean(np.abs(x - latest.model_input))) < SAME:
+                x, cleared = self._next_input()  # the same picture again: nothing new to show
+                continue
             start = time.perf_counter()
             result = explain(net, x)
             if self._draw is not None:
                 result.view = self._draw(result)
+            end = time.perf_counter()
             with self._cond:
                 if cleared == self._cleared:
                     self._latest = result
-                    self.refreshes.append(time.perf_counter())
-                    self.work.append(self.refreshes[-1] - start)
-            time.sleep(max(0.0, start + self.min_interval - time.perf_counter()))
+                    self.refreshes.append(end)
+                    self.work.append(end - start)
+            time.sleep(max(0.0, start + max(self.min_interval, (end - start) / DUTY) - time.perf_counter()))
             x, cleared = self._next_input()
 
 

@@ -420,6 +420,7 @@ def camera_view(frames: list[np.ndarray], rounds: int, seconds: float) -> dict:
             "frames": len(v["wait"]),
             "shown_per_s": float(np.median(v["shown_per_s"])),
             "wait_max": 1e3 * float(v["wait"].max()),
+            "late": int(np.sum(v["wait"] > 1 / 30)),
             "wait_p99": 1e3 * float(np.percentile(v["wait"], 99)),
             "loop_median": 1e3 * float(np.median(v["loop"])),
             "shown_median": 1e3 * float(np.median(v["shown"])),
@@ -452,6 +453,7 @@ def camera_view_table(c: dict) -> str:
     for key, what, goal in (
         ("wait_max", "longest wait, capture -> loop done with it, ms", period),
         ("wait_p99", "  99th percentile, ms", None),
+        ("late", "  frames that waited longer than one frame period (33.3 ms)", None),
         ("loop_median", "window loop per frame (frame in hand -> next read), median ms", None),
         ("loop_p95", "  95th percentile, ms", None),
         ("shown_median", "  frame in hand -> on screen (read, draw, imshow), median ms", 5.0),
@@ -460,7 +462,7 @@ def camera_view_table(c: dict) -> str:
         ("cpu_median", "  the loop thread's CPU time per frame, median ms", None),
     ):
         ok = "" if goal is None else f"<= {goal:.1f}: {'ok' if on[key] <= goal and off[key] <= goal else 'MISSED'}"
-        rows.append((what, f"{off[key]:.2f}", f"{on[key]:.2f}", ok))
+        rows.append((what, *(f"{side[key]}" if key == "late" else f"{side[key]:.2f}" for side in (off, on)), ok))
     rows += [
         ("explanation refreshes per second (worker thread)", "", f"{on['refresh_per_s']:.1f}", ""),
         (
@@ -556,8 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=200, help="timed calls per variant / frames per loop (200)")
     p.add_argument("--skip-startup", action="store_true", help="skip the app startup measurement")
     p.add_argument("--camera-view-only", action="store_true", help="only the camera view with the explanation off/on")
-    p.add_argument("--camera-seconds", type=float, default=10, help="seconds per camera-view run (10)")
-    p.add_argument("--camera-rounds", type=int, default=4, help="camera-view runs per side, alternating (4)")
+    p.add_argument("--camera-seconds", type=float, default=5, help="seconds per camera-view run (5)")
+    p.add_argument("--camera-rounds", type=int, default=8, help="camera-view runs per side, alternating (8)")
     p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     p.add_argument("--classic-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

@@ -108,6 +108,11 @@ def test_the_live_explainer_never_waits_and_explains_the_newest_input(rendered_i
         while not np.array_equal(explainer.latest().model_input, rendered_inputs[5]):
             assert time.perf_counter() < deadline, "the newest input was never explained"
             time.sleep(0.01)
+        done = len(explainer.refreshes)
+        for _ in range(10):  # a digit held still: its input barely changes, nothing new to show
+            explainer.submit(np.clip(rendered_inputs[5] + 0.004, 0, 1))
+            time.sleep(1 / 30)
+        assert len(explainer.refreshes) == done
         explainer.submit(None)  # the digit left: the view empties
         assert explainer.latest() is None
     finally:
