@@ -72,7 +72,7 @@ def occluded_batch(x: np.ndarray, patch: int = PATCH, stride: int = STRIDE, fill
 
 
 def log_odds(probs: np.ndarray) -> np.ndarray:
-    """Probabilities (N, 10) -> float64 log(p / (1 - p)), with 1 - p summed from the other classes.
+    """Probabilities (N, C) -> float64 log(p / (1 - p)), with 1 - p summed from the other classes.
 
     A confident winner's float32 probability rounds to 1.0, where log p is 0 whatever the
     input; the other classes' small probabilities still tell how sure it is.
@@ -83,7 +83,7 @@ def log_odds(probs: np.ndarray) -> np.ndarray:
 
 
 def occlusion_heat(probs: np.ndarray, patch: int = PATCH, stride: int = STRIDE, size: int = SIZE) -> np.ndarray:
-    """Probabilities (1 + P, 10) of `occluded_batch` -> heat float32 (10, size, size).
+    """Probabilities (1 + P, C) of `occluded_batch` -> heat float32 (C, size, size).
 
     heat[c, y, x] is the mean, over the hidden squares covering pixel (y, x), of how much
     hiding the square lowers the log-odds of c: positive where the pixel's region is
@@ -91,19 +91,20 @@ def occlusion_heat(probs: np.ndarray, patch: int = PATCH, stride: int = STRIDE, 
     winner's probability barely moves (0.999 -> 0.99) while its log-odds tell the regions apart.
     """
     odds = log_odds(probs)
-    drop = odds[0] - odds[1:]  # (P, 10)
+    drop = odds[0] - odds[1:]  # (P, C)
     square, pixel = np.nonzero(_squares(size, patch, stride).reshape(len(drop), -1))
     count = np.maximum(np.bincount(pixel, minlength=size * size), 1)
     # Summed over the squares covering each pixel; bincount, as a small matmul would wake BLAS's threads.
-    total = [np.bincount(pixel, weights=drop[square, c], minlength=size * size) for c in range(10)]
-    return (np.stack(total) / count).reshape(10, size, size).astype(np.float32)
+    total = [np.bincount(pixel, weights=drop[square, c], minlength=size * size) for c in range(drop.shape[1])]
+    return (np.stack(total) / count).reshape(-1, size, size).astype(np.float32)
 
 
 class ExplainModel:
     """NAME.explain.tflite under LiteRT: batch (N, 28, 28) -> its outputs in export order.
 
     The outputs (`live_digits.train.explain_outputs`): each convolution's activations
-    (N, H, W, C), the hidden layer (N, U), the probabilities (N, 10). One interpreter:
+    (N, H, W, C), the hidden layer (N, U), the probabilities (N, 10), or (N, 11) for a model
+    with a not-a-digit class (`model.NOT_A_DIGIT`). One interpreter:
     call `run` from one thread at a time.
     """
 
@@ -121,15 +122,13 @@ class ExplainModel:
         self.votes = self._softmax_weights()
 
     def _softmax_weights(self) -> np.ndarray | None:
-        """The last layer's weights float32 (10, U): how much each hidden unit votes for each digit.
+        """The last layer's weights float32 (C, U): how much each hidden unit votes for each class.
 
         The one constant tensor of that shape in the file; None if there is not exactly one.
         """
-        units = [d for d in self._interpreter.get_output_details() if len(d["shape"]) == 2 and d["shape"][1] != 10]
-        if len(units) != 1:
-            return None
-        shape = (10, int(units[0]["shape"][1]))
-        found = [d for d in self._interpreter.get_tensor_details() if tuple(d["shape"]) == shape]
+        tensors = self._interpreter.get_tensor_details()
+        hidden, probs = ({d["index"]: d for d in tensors}[i]["shape"] for i in self._outputs[-2:])
+        found = [d for d in tensors if tuple(d["shape"]) == (probs[-1], hidden[-1])]
         return self._interpreter.get_tensor(found[0]["index"]).copy() if len(found) == 1 else None
 
     def run(self, batch: np.ndarray, layers_of_first: bool = False) -> list[np.ndarray]:
@@ -164,18 +163,18 @@ class Explanation:
     """What the network made of one model input; arrays are float32."""
 
     model_input: np.ndarray  # (28, 28) the input explained
-    probs: np.ndarray  # (10,) the network's probabilities for it (this frame alone, no window)
-    heat: np.ndarray  # (10, 28, 28) occlusion sensitivity per class (`occlusion_heat`)
+    probs: np.ndarray  # (C,) the network's probabilities for it (this frame alone, no window)
+    heat: np.ndarray  # (C, 28, 28) occlusion sensitivity per class (`occlusion_heat`)
     maps: list[np.ndarray]  # each convolution's activations (H, W, C); empty for a dense network
     hidden: np.ndarray  # (U,) the hidden layer feeding the softmax
-    votes: np.ndarray | None  # (10, U) softmax weights, if found in the file
+    votes: np.ndarray | None  # (C, U) softmax weights, if found in the file
     seconds: float = 0.0  # the worker's time to compute it
     view: np.ndarray | None = field(default=None, repr=False)  # the drawn panel, if a `draw` was given
 
     @property
     def ranked(self) -> list[int]:
-        """Classes by probability, most likely first."""
-        return [int(c) for c in np.argsort(self.probs)[::-1]]
+        """The digits by probability, most likely first (a not-a-digit class is left out, as in the window)."""
+        return [int(c) for c in np.argsort(self.probs[:10])[::-1]]
 
     def strongest_units(self, k: int = 8) -> list[int]:
         """The `k` hidden units firing hardest, strongest first."""
