@@ -38,6 +38,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
     p.add_argument("--settle", type=float, default=0.6, help="seconds to wait after the first recognised digit")
+    p.add_argument("--digit", type=int, help="wait for this digit instead of the first one recognised")
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("app_args", nargs="*", help="arguments for live-digits (after --)")
     args = p.parse_args()
@@ -56,7 +57,8 @@ def main() -> int:
     try:
         deadline = time.monotonic() + args.timeout
         for line in app.stdout:
-            if json.loads(line)["digit"] is not None or time.monotonic() > deadline:
+            digit = json.loads(line)["digit"]
+            if (digit is not None and args.digit in (None, digit)) or time.monotonic() > deadline:
                 break
         time.sleep(args.settle)
         geo = window_geometry(display)
