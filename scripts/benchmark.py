@@ -368,7 +368,7 @@ def camera_view_run(frames: list[np.ndarray], net, on: bool, count: int, skip: i
 
     recognizer = Recognizer(None, overlap=True)
     model = app.load_in_background(lambda: net)
-    explainer = explain.live_explainer("cnn") if on else None
+    explainer = explain.live_explainer(MODELS / "cnn.json") if on else None
     options = app.RunOptions(save_dir=Path(tempfile.gettempdir()), max_frames=count, explain=on)
     app.cv2.waitKeyEx = timed_wait_key
     try:

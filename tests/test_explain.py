@@ -4,8 +4,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from live_digits import datasets, explain, model, preprocess, synth
+
+MODELS = ROOT / "models"  # this checkout's models, whichever install `--model cnn` would find
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def rendered_inputs(mnist_sample):
 
 @pytest.fixture(scope="module")
 def cnn_explain():
-    return explain.ExplainModel(explain.explain_path("cnn"))
+    return explain.ExplainModel(explain.explain_path(MODELS / "cnn.json"))
 
 
 def test_every_pixel_is_hidden_by_the_same_number_of_squares_and_the_input_comes_first():
@@ -55,9 +58,9 @@ def test_heat_is_where_hiding_changes_the_class():
 def test_feature_maps_come_from_the_network_that_predicts(name, mnist_sample, rendered_inputs):
     """Same input -> same probabilities as the plain per-frame model; the layers the view shows."""
     inputs = np.concatenate([datasets.mnist_to_inputs(mnist_sample["x_test"][:32]), rendered_inputs])
-    net = explain.ExplainModel(explain.explain_path(name))
+    net = explain.ExplainModel(explain.explain_path(MODELS / f"{name}.json"))
     *maps, hidden, probs = net.run(inputs)
-    np.testing.assert_allclose(probs, model.load(name).predict(inputs), atol=1e-5)
+    np.testing.assert_allclose(probs, model.load(MODELS / f"{name}.json").predict(inputs), atol=1e-5)
     assert [m.shape[1:] for m in maps] == ([(24, 24, 32), (8, 8, 64)] if name == "cnn" else [])
     assert hidden.shape == (len(inputs), 128) and hidden.min() >= 0  # after a ReLU
     assert net.votes is not None and net.votes.shape == (10, 128)
@@ -89,7 +92,8 @@ def test_an_explanation_describes_its_input(cnn_explain, rendered_inputs, mnist_
 
 
 def test_the_live_explainer_never_waits_and_explains_the_newest_input(rendered_inputs):
-    explainer = explain.LiveExplainer(lambda: explain.ExplainModel(explain.explain_path("cnn")), min_interval=0.05)
+    path = explain.explain_path(MODELS / "cnn.json")
+    explainer = explain.LiveExplainer(lambda: explain.ExplainModel(path), min_interval=0.05)
     try:
         waits = []
         end = time.perf_counter() + 1.5

@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from live_digits import overlay
 
@@ -37,7 +38,7 @@ def test_the_explanation_view_sits_beside_the_panel_and_tints_only_the_digit(cnn
     recognizer = Recognizer(cnn)
     for frame in frames:
         result = recognizer.process(frame)
-    e = explain.explain(explain.ExplainModel(explain.explain_path("cnn")), result.model_input)
+    e = explain.explain(explain.ExplainModel(explain.explain_path(ROOT / "models" / "cnn.json")), result.model_input)
     plain = overlay.compose(frames[-1], result, overlay.Status())
     shown = overlay.compose(frames[-1], result, overlay.Status(explain=True), None, e)
     h, w = frames[-1].shape[:2]

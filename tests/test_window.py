@@ -249,7 +249,8 @@ def test_the_window_loop_reads_a_camera_and_keeps_its_last_frame_when_it_stops(x
 def test_explain_opens_the_view_beside_the_camera_and_e_closes_it(xvfb, clip, tmp_path):
     path, info = clip
     log = tmp_path / "log.jsonl"
-    proc = launch(xvfb, "--source", str(path), "--loop", "--explain", "--output", str(log), cwd=ROOT)
+    model = str(ROOT / "models" / "cnn.json")  # this checkout's, with its explanation model
+    proc = launch(xvfb, "--source", str(path), "--loop", "--explain", "--model", model, "--output", str(log), cwd=ROOT)
     env = {**os.environ, "DISPLAY": xvfb}
     shot = tmp_path / "screen.png"
     try:
