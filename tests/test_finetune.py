@@ -62,7 +62,8 @@ def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     user_models = paths.user_dirs(user).models
-    assert sorted(p.name for p in user_models.iterdir()) == ["mine.json", "mine.keras", "mine.tflite"]
+    files = ["mine.explain.tflite", "mine.json", "mine.keras", "mine.tflite"]
+    assert sorted(p.name for p in user_models.iterdir()) == files
     assert sorted(p.name for p in model.shipped_dir().iterdir()) == shipped_before
     assert "live-digits --model mine" in proc.stderr
     meta = json.loads((user_models / "mine.json").read_text())
