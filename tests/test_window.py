@@ -254,7 +254,9 @@ def test_explain_opens_the_view_beside_the_camera_and_e_closes_it(xvfb, clip, tm
     env = {**os.environ, "DISPLAY": xvfb}
     shot = tmp_path / "screen.png"
     try:
-        window = find_window(xvfb)
+        # This process's window: an earlier test's in-process window may still be on this display.
+        search = ("search", "--all", "--pid", str(proc.pid), "--name", "^live-digits$")
+        window = wait_for(lambda: xdotool(xvfb, *search), 30, "the live-digits window").splitlines()[-1]
         wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
         wide = geometry(xvfb, window)
         assert wide["WIDTH"] == 640 + 220 + 280, wide  # camera, panel, explanation view
