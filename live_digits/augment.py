@@ -129,6 +129,16 @@ def filmed_inputs(
     return inputs, np.concatenate([np.zeros(0, np.int64)] + [index for _, index in parts])
 
 
+def style_images(per_style: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits in styles MNIST rarely has (`synth.STYLES`: a 1 with a flag and no foot, a
+    crossed 7, an open 4), drawn from jittered pen paths: uint8 (N, 28, 28) and labels (N,)."""
+    rng = np.random.default_rng(seed)
+    images = [synth.style_digit(style, rng) for style in synth.STYLES for _ in range(per_style)]
+    labels = [label for label in synth.STYLES.values() for _ in range(per_style)]
+    empty = np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.uint8)
+    return np.asarray(images, np.uint8).reshape(-1, *empty.shape[1:]), np.asarray(labels, np.uint8)
+
+
 def not_a_digit_inputs(x: np.ndarray, count: int, seed: int) -> np.ndarray:
     """`count` model inputs that are no single digit: float32 (count, 28, 28).
 

@@ -17,7 +17,7 @@ from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
-OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "not_digits", "members", "seed")  # change a preset
+OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "not_digits", "styles", "members", "seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--not-digits",
         type=fraction,
         help="inputs of no single digit (part of one, two touching), as a share of the digit inputs (cnn: 0.1)",
+    )
+    p.add_argument(
+        "--styles",
+        type=int_range(0, 100000),
+        help="digits added per style MNIST rarely has: flagged 1, crossed 7, open 4 (cnn: 150)",
     )
     p.add_argument(
         "--members",
@@ -137,6 +142,7 @@ def model_metadata(config, net, info: dict) -> dict:
         "filmed_copies": config.filmed,
         "filmed_number_copies": config.filmed_numbers,
         "not_digit_share": config.not_digits,
+        "style_digits_per_style": config.styles,
         "epochs": config.epochs,
         "best_epoch": info["best_epoch"],
         "validation_accuracy": _rounded(info["val_accuracy"]),
