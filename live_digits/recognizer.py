@@ -30,7 +30,7 @@ from live_digits.preprocess import Rect
 NO_PROBS = np.zeros(10, np.float32)
 SWAP_FRAMES = 2  # a new digit replaces the shown one after this many sure frames in a row ...
 SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of another digit
-SPLIT_SURE = 0.9  # touching digits are read as two only if both halves of the cut read this surely ...
+SPLIT_SURE = 0.9  # touching digits are read apart only if every part of the cut reads this surely ...
 SPLIT_MARGIN = 0.0  # ... and this much more surely than the whole piece
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
@@ -123,42 +123,42 @@ class Result:
 
 
 def model_batch(digits: list[preprocess.Digit]) -> np.ndarray:
-    """float32 (M, 28, 28): every digit's input, then the halves of those that may be two touching digits."""
-    images = [d.image for d in digits] + [half.image for d in digits for split in d.splits for half in split]
+    """float32 (M, 28, 28): every digit's input, then the parts of the ways to cut those that may be touching digits."""
+    images = [d.image for d in digits] + [part.image for d in digits for way in d.splits for part in way]
     return np.stack(images) if images else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
 
 
 def read_touching(digits: list[preprocess.Digit], probs: np.ndarray) -> tuple[list[Rect], np.ndarray]:
-    """Each piece read as one digit, or as the two touching digits it may be.
+    """Each piece read as one digit, or as the touching digits it may be.
 
-    A piece becomes two digits when the classifier reads both halves of its best cut at
-    least SPLIT_SURE and more surely than the whole, less SPLIT_MARGIN. This needs a
-    classifier that knows "not one digit": to it, two touching digits and half a digit are
-    that, so the whole of a touching pair and the halves of a wide 0 read unsure.
+    A piece is read as the parts of its best way to cut it (the way whose least sure part is
+    surest) when every part reads at least SPLIT_SURE and more surely than the whole. This
+    needs a classifier that knows "not one digit": to it, touching digits and part of a
+    digit are that, so the whole of a touching pair and the halves of a wide 0 read unsure.
     `probs` (M, 10) answers `model_batch(digits)`. Returns the digits' rects (in the mask)
     and probabilities (K, 10), left to right.
     """
     rects, rows, k = [], [], len(digits)
     for digit, whole in zip(digits, probs, strict=False):
         best, sure = None, max(SPLIT_SURE, float(whole.max()) + SPLIT_MARGIN)
-        for split in digit.splits:
-            halves = probs[k : k + 2]
-            k += 2
-            if halves.max(axis=1).min() > sure:
-                best, sure = (split, halves), float(halves.max(axis=1).min())
+        for way in digit.splits:
+            parts = probs[k : k + len(way)]
+            k += len(way)
+            if parts.max(axis=1).min() > sure:
+                best, sure = (way, parts), float(parts.max(axis=1).min())
         if best is None:
             rects.append(digit.rect)
             rows.append(whole)
         else:
-            rects += [half.rect for half in best[0]]
+            rects += [part.rect for part in best[0]]
             rows += list(best[1])
     return rects, np.array(rows, np.float32).reshape(-1, 10)
 
 
 def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
-    """The digit (and its halves) with its rect in pixels `scale` times larger."""
+    """The digit (and its parts) with its rect in pixels `scale` times larger."""
     rect = Rect(*(round(v * scale) for v in dataclasses.astuple(digit.rect)))
-    splits = tuple(tuple(_scaled(half, scale) for half in split) for split in digit.splits)
+    splits = tuple(tuple(_scaled(part, scale) for part in way) for way in digit.splits)
     return dataclasses.replace(digit, rect=rect, splits=splits)
 
 

@@ -52,9 +52,9 @@ class Digit:
 
     rect: Rect  # bounding box inside the mask it was found in
     image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
-    # Number mode, a piece wide enough to be two touching digits: the ways to cut it into
-    # two (`segment.split_touching`); the classifier decides which reading holds.
-    splits: tuple[tuple[Digit, Digit], ...] = ()
+    # Number mode, a piece wide enough to be touching digits: the ways to cut it into
+    # digits (`segment.split_touching`); the classifier decides which reading holds.
+    splits: tuple[tuple[Digit, ...], ...] = ()
 
 
 def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | None = None) -> list[Digit]:
@@ -71,9 +71,13 @@ def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | N
         mask, labelled = clean, components(clean)
     digits = []
     for rect, patch in find_digit_groups(mask, multi, labelled, off_paper):
-        splits = split_touching(rect, patch) if multi else []
-        halves = tuple(tuple(Digit(r, normalise_patch(p)) for r, p in split) for split in splits)
-        digits.append(Digit(rect, normalise_patch(patch), halves))
+        cuts = split_touching(rect, patch) if multi else []
+        parts: dict[int, Digit] = {}  # the ways share parts: each is normalised once
+        for r, p in (part for way in cuts for part in way):
+            if id(p) not in parts:
+                parts[id(p)] = Digit(r, normalise_patch(p))
+        ways = tuple(tuple(parts[id(p)] for _, p in way) for way in cuts)
+        digits.append(Digit(rect, normalise_patch(patch), ways))
     return digits
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -18,11 +20,13 @@ MIN_HEIGHT_IN_NUMBER = 0.5
 ON_THE_LINE = 0.2
 MIN_SMALL_DIGIT = 0.3
 SMALL_DIGIT_ASPECT = 0.35
-# A piece of a number at least PAIR_ASPECT as wide as tall may be two touching digits: cut
-# candidates are its CUTS thinnest columns between CUT_MARGIN and 1 - CUT_MARGIN of its width.
+# A piece of a number at least PAIR_ASPECT as wide as tall may be touching digits: cut
+# candidates are its CUTS thinnest columns between CUT_MARGIN and 1 - CUT_MARGIN of its width ...
 PAIR_ASPECT = 0.6
-CUT_MARGIN = 0.15
-CUTS = 3
+CUT_MARGIN = 0.1
+CUTS = 4
+MAX_PARTS = 4  # ... into at most this many digits, none narrower than MIN_PART of its height
+MIN_PART = 0.15
 # In a number, a column of pieces none of which holds this share of the ink is debris
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
@@ -144,14 +148,16 @@ def find_digit_groups(
 
 
 def split_touching(rect: Rect, patch: np.ndarray) -> list[list[tuple[Rect, np.ndarray]]]:
-    """Where a piece of a number may be two touching digits: the ways to cut it in two.
+    """Where a piece of a number may be touching digits: the ways to cut it into 2-MAX_PARTS digits.
 
-    A piece at least PAIR_ASPECT as wide as tall may hold two digits whose strokes meet
-    (connected components cannot part them). Candidate cuts are the columns with the least
-    ink (where neighbours touch, the ink is thinnest) between CUT_MARGIN and 1 - CUT_MARGIN
-    of its width, at most CUTS of them. Only candidates: a wide 0 is one digit, and the
-    classifier decides (`recognizer.read_touching`). Returns, per cut, the two halves as
-    [(rect in the mask, tight uint8 patch)], left to right; [] for a narrow piece.
+    A piece at least PAIR_ASPECT as wide as tall may hold digits whose strokes meet
+    (connected components cannot part them). Candidate cuts are the CUTS columns with the
+    least ink (where neighbours touch, the ink is thinnest) between CUT_MARGIN and
+    1 - CUT_MARGIN of its width; a way to cut it takes one or more of them, leaving no part
+    narrower than MIN_PART of its height, and no more parts than the piece is wide for.
+    Only candidates: a wide 0 is one digit, and the classifier decides
+    (`recognizer.read_touching`). Returns, per way, its parts as [(rect in the mask, tight
+    uint8 patch)], left to right; [] for a narrow piece.
     """
     if rect.w < PAIR_ASPECT * rect.h:
         return []
@@ -159,13 +165,21 @@ def split_touching(rect: Rect, patch: np.ndarray) -> list[list[tuple[Rect, np.nd
     lo, hi = int(CUT_MARGIN * rect.w), int((1 - CUT_MARGIN) * rect.w)
     inner = profile[lo:hi]
     minima = [i for i in range(1, len(inner) - 1) if inner[i] <= inner[i - 1] and inner[i] < inner[i + 1]]
-    cuts = sorted(minima, key=lambda i: inner[i])[:CUTS] or [int(np.argmin(inner))]
-    splits = []
-    for cut in sorted(lo + c for c in cuts):
-        halves = [_tight(rect, patch, 0, cut), _tight(rect, patch, cut, rect.w)]
-        if all(halves):
-            splits.append(halves)
-    return splits
+    cuts = sorted(lo + c for c in sorted(minima, key=lambda i: inner[i])[:CUTS]) or [lo + int(np.argmin(inner))]
+    most = min(MAX_PARTS, max(2, round(rect.w / (PAIR_ASPECT * rect.h))))
+    ways, spans = [], {}  # a span (a, b) shared by several ways is cut out once
+    for n in range(1, most):
+        for chosen in itertools.combinations(cuts, n):
+            edges = list(itertools.pairwise([0, *chosen, rect.w]))
+            if min(b - a for a, b in edges) < MIN_PART * rect.h:
+                continue
+            for edge in edges:
+                if edge not in spans:
+                    spans[edge] = _tight(rect, patch, *edge)
+            parts = [spans[edge] for edge in edges]
+            if all(parts):
+                ways.append(parts)
+    return ways
 
 
 def _tight(rect: Rect, patch: np.ndarray, x0: int, x1: int) -> tuple[Rect, np.ndarray] | None:
