@@ -11,6 +11,8 @@ from live_digits.preprocess.box import Rect
 from live_digits.preprocess.labels import components, select
 
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
+MIN_DIGIT = 0.12  # a digit is at least this much of the box's shorter side tall or wide ...
+MIN_DIGIT_IN_NUMBER = 0.07  # ... in a number, where a digit may be half its neighbour's height, this
 # In a number, a piece under MIN_HEIGHT_IN_NUMBER of the tallest digit's height is a digit
 # only if it stands on the number's line (its bottom within ON_THE_LINE of that height from
 # the tall digits' bottoms), is at least MIN_SMALL_DIGIT of it tall and SMALL_DIGIT_ASPECT
@@ -140,7 +142,7 @@ def find_digit_groups(
         if areas.max() < MIN_MAIN_PIECE * areas.sum():
             continue
         rect = _union_of(stats[group, :4].tolist())
-        if _looks_like_digit(rect, int(areas.sum()), mask.shape):
+        if _looks_like_digit(rect, int(areas.sum()), mask.shape, MIN_DIGIT_IN_NUMBER):
             digits.append((rect, group))
     digits = _on_the_line(digits) if digits else []
     digits.sort(key=lambda item: item[0].x)
@@ -222,10 +224,11 @@ def _union_of(boxes: list[list[int]]) -> Rect:
     return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int]) -> bool:
-    """Reject what cannot be a digit: too small to read, a dash, or a solid blob."""
+def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int], smallest: float = MIN_DIGIT) -> bool:
+    """Reject what cannot be a digit: too small to read (under `smallest` of the box's shorter
+    side), a dash, or a solid blob."""
     bh, bw = box_shape
-    if max(rect.w, rect.h) < 0.12 * min(bh, bw) or rect.h < 0.08 * bh:
+    if max(rect.w, rect.h) < smallest * min(bh, bw) or rect.h < 0.08 * bh:
         return False
     if rect.w > 2.5 * rect.h:  # dashes, underlines
         return False
