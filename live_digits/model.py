@@ -8,7 +8,7 @@ when no .tflite exists, through a compiled TensorFlow function).
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import importlib.resources
 import json
 import logging
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from live_digits.errors import UserError
+from live_digits.native import quiet_stderr
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ INPUT_CONTRACT = {
     "normalisation": "bbox-20x20-com-28x28",
 }
 CHECKED_KEYS = ("shape", "scale", "polarity")
+FILE_ROLES = ("tflite", "keras")  # metadata "files" and "sha256" keys
+RESTORE = "retrain or restore it"
 
 
 NOT_A_DIGIT = 10  # the extra class of models that can say "this is not one digit" (metadata "classes": 11)
@@ -160,14 +163,14 @@ def _accuracy_line(path: Path) -> str:
 
 
 def read_metadata(path: Path) -> dict:
-    """Read and check NAME.json: it must describe an input the live preprocessing produces."""
+    """Read and check NAME.json: it must describe an input the live preprocessing produces,
+    and the model files it lists must be the ones it was written with (their SHA-256)."""
     try:
         meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(
-            f"model metadata {path} is unreadable ({exc.__class__.__name__})", "retrain or restore it"
-        ) from exc
-    contract = meta.get("input", {}) if isinstance(meta, dict) else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UserError(f"model metadata {path} is unreadable ({exc.__class__.__name__})", RESTORE) from exc
+    _check_types(meta, path)
+    contract = meta.get("input", {})
     for key in CHECKED_KEYS:
         want = INPUT_CONTRACT[key]
         if contract.get(key) != want:
@@ -175,16 +178,61 @@ def read_metadata(path: Path) -> dict:
                 f"model {path.name} expects input {key}={contract.get(key)!r}, live-digits gives {want!r}",
                 "use a model trained by live-digits-train",
             )
+    _check_checksums(path, meta)
     return meta
+
+
+def _check_types(meta, path: Path) -> None:
+    """The fields loading reads must have the types it expects: a hand-edited file can hold anything."""
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise UserError(f"model metadata {path} is damaged: {what}", RESTORE)
+
+    need(isinstance(meta, dict), "not a JSON object")
+    need(isinstance(meta.get("name", ""), str), '"name" is not a string')
+    for key in ("input", "files", "sha256"):
+        need(isinstance(meta.get(key, {}), dict), f'"{key}" is not an object')
+    for role, name in meta.get("files", {}).items():
+        need(isinstance(name, str) and name == Path(name).name and name not in ("", ".", ".."), f"files.{role}")
+    for role, digest in meta.get("sha256", {}).items():
+        need(isinstance(digest, str) and len(digest) == 64, f"sha256.{role}")
+
+
+def files_of(meta_path: Path, meta: dict) -> list[Path]:
+    """The model files (.tflite, .keras) a metadata file names, whether or not they exist."""
+    files = meta.get("files", {})
+    return [meta_path.parent / files.get(role, f"{meta_path.stem}.{role}") for role in FILE_ROLES]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, in hex: what the metadata records for each model file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_checksums(meta_path: Path, meta: dict) -> None:
+    """A flipped byte in a .tflite can still load and answer confidently wrong: compare checksums."""
+    sums = meta.get("sha256", {})
+    for role, path in zip(FILE_ROLES, files_of(meta_path, meta), strict=True):
+        if role not in sums or not path.exists():
+            continue
+        try:
+            actual = file_sha256(path)
+        except OSError as exc:
+            raise UserError(f"cannot read model file {path} ({exc.strerror})", "check its permissions") from exc
+        if actual != sums[role]:
+            raise UserError(f"model file {path} is damaged (its SHA-256 differs from {meta_path.name})", RESTORE)
 
 
 def load(spec: str | Path, user_models: Path | None = None, runtime: str = "auto") -> Model:
     """Load a model by name or path; runtime is "auto" (LiteRT if a .tflite exists), "litert" or "keras"."""
     meta_path = resolve(spec, user_models)
     meta = read_metadata(meta_path)
-    files = meta.get("files", {})
-    tflite = meta_path.parent / files.get("tflite", meta_path.stem + ".tflite")
-    keras_file = meta_path.parent / files.get("keras", meta_path.stem + ".keras")
+    tflite, keras_file = files_of(meta_path, meta)
     if runtime == "auto":
         runtime = "litert" if tflite.exists() else "keras"
     if runtime == "litert":
@@ -200,45 +248,51 @@ def load(spec: str | Path, user_models: Path | None = None, runtime: str = "auto
 
 def _check_outputs(model: Model, path: Path) -> None:
     """A corrupt-but-loadable file must not reach the loop: probe it once."""
-    probs = model._predict(np.zeros((2, 28, 28), np.float32))
+    try:
+        probs = np.asarray(model._predict(np.zeros((2, 28, 28), np.float32)))
+    except Exception as exc:  # a runtime refuses a model it cannot run in many ways
+        raise UserError(f"model {path.stem} cannot read a 28x28 input ({exc.__class__.__name__})", RESTORE) from exc
     classes = NOT_A_DIGIT + int(model.knows_not_a_digit)
     if probs.shape != (2, classes) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
         raise UserError(f"model {path.stem} gives invalid outputs {probs.shape}", "retrain or restore the model files")
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence native libraries' chatter on file descriptor 2 for the duration."""
+def _check_input(shape, dtype, path: Path) -> None:
+    """The model must take float32 (N, 28, 28): what the live preprocessing gives."""
+    want = INPUT_CONTRACT["shape"]
+    if [int(v) for v in list(shape)[1:]] != want or np.dtype(dtype) != np.float32:
+        raise UserError(
+            f"model file {path} takes {np.dtype(dtype).name} input of shape {[int(v) for v in list(shape)[1:]]}, "
+            f"not float32 {want} like live-digits gives",
+            "use a model trained by live-digits-train",
+        )
+
+
+def _interpreter_class():
+    """LiteRT's Interpreter; TensorFlow's own only where LiteRT is not installed at all."""
     try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        from ai_edge_litert.interpreter import Interpreter
+    except ModuleNotFoundError as exc:  # platforms without LiteRT wheels
+        if not (exc.name or "").startswith("ai_edge_litert"):
+            raise
+        from tensorflow.lite.python.interpreter import Interpreter
+    return Interpreter
 
 
 def _litert_predictor(path: Path):
     if not path.exists():
         raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
+    Interpreter = _interpreter_class()  # noqa: N806
     try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # platforms without LiteRT wheels: TensorFlow's own interpreter
-        from tensorflow.lite.python.interpreter import Interpreter
-    try:
-        with _quiet_stderr():  # the runtime prints an INFO line about its CPU delegate
+        with quiet_stderr():  # the runtime prints an INFO line about its CPU delegate
             interpreter = Interpreter(model_path=str(path), num_threads=THREADS)
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise UserError(
-            f"model file {path} is corrupt ({str(exc).splitlines()[0][:80]})", "retrain or restore it"
-        ) from exc
-    inp = interpreter.get_input_details()[0]["index"]
+        first = (str(exc).splitlines() or [exc.__class__.__name__])[0][:80]
+        raise UserError(f"model file {path} is corrupt ({first})", RESTORE) from exc
+    details = interpreter.get_input_details()[0]
+    _check_input(details["shape"], details["dtype"], path)
+    inp = details["index"]
     out = interpreter.get_output_details()[0]["index"]
     state = {"batch": 0}
 
@@ -267,8 +321,10 @@ def _keras_predictor(path: Path):
         ) from exc
 
     try:
-        net = keras.models.load_model(path, compile=False)
+        with quiet_stderr():
+            net = keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a damaged zip/h5
-        raise UserError(f"model file {path} is corrupt ({exc.__class__.__name__})", "retrain or restore it") from exc
+        raise UserError(f"model file {path} is corrupt ({exc.__class__.__name__})", RESTORE) from exc
+    _check_input(net.inputs[0].shape, net.inputs[0].dtype, path)
     call = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
     return lambda batch: call(batch).numpy()
