@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from live_digits.errors import UserError
-from live_digits.preprocess import to_gray
+from live_digits.native import quiet_stderr
+from live_digits.preprocess.box import colour_channels, to_gray
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,20 @@ STREAM_READ_TIMEOUT_MS = 5_000
 STREAM_HINT = "check the URL opens in a browser or VLC and the phone app is streaming on this network"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 DEMO_DIGITS = importlib.resources.files("live_digits") / "data" / "demo_digits.npz"
+MAX_CAMERA_INDEX = 9999  # OpenCV reads larger numbers as a backend code plus an index
 
 
 def to_bgr8(frame: np.ndarray) -> np.ndarray:
-    """Any image a source can give (gray/BGRA; 8/16-bit or float) -> BGR uint8 for display."""
+    """Any image a source can give (gray/BGRA, any channel count; 8/16-bit or float) -> BGR uint8 for display."""
+    if frame.ndim == 3:
+        frame = colour_channels(frame)
     if frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8:
         return frame
+    if frame.ndim in (2, 3) and frame.size == 0:
+        return np.zeros((*frame.shape[:2], 3), np.uint8)
     if frame.ndim == 3 and frame.shape[2] == 4 and frame.dtype == np.uint8:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
-    if frame.ndim == 3 and frame.shape[2] in (3, 4):  # 16-bit or float colour: scale per channel
+    if frame.ndim == 3:  # 16-bit or float colour: scale per channel
         return np.dstack([to_gray(frame[:, :, c]) for c in range(3)])
     return cv2.cvtColor(to_gray(frame), cv2.COLOR_GRAY2BGR)
 
@@ -194,7 +200,8 @@ class ImagesSource(Source):
         while self._next < len(self.paths):
             path = self.paths[self._next]
             self._next += 1
-            frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            with quiet_stderr():  # libjpeg/libpng warn about damaged files on stderr
+                frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             if frame is not None:
                 self._seen = True
                 for bad in skipped:  # worth a warning only when other images do work
@@ -230,6 +237,16 @@ class DemoSource(Source):
         return next(self._frames)
 
 
+def camera_index(spec: str) -> int | None:
+    """The camera index `spec` names ("0" -> 0), or None; "²" and "٣" are digits to str.isdigit, not to OpenCV."""
+    if not (spec.isascii() and spec.isdigit()):
+        return None
+    index = int(spec)
+    if index > MAX_CAMERA_INDEX:
+        raise UserError(f"no camera at index {spec}", "cameras are numbered from 0: try --source 0, or --source demo")
+    return index
+
+
 def open_source(
     spec: str, box: tuple[int, int] = (200, 200), size: tuple[int, int] | None = None, fps: int | None = None
 ) -> Source:
@@ -237,7 +254,8 @@ def open_source(
 
     `size` (w, h) and `fps` are asked of a camera; other sources have their own.
     """
-    if (size or fps) and not spec.isdigit():
+    index = camera_index(spec)
+    if (size or fps) and index is None:
         raise UserError(
             f"--size and --fps ask a camera for a mode; {redact(spec)} is not a camera",
             "drop them, or set a stream's resolution in its app",
@@ -245,8 +263,8 @@ def open_source(
         )
     if spec == "demo":
         return DemoSource(box)
-    if spec.isdigit():
-        return open_camera(int(spec), size, fps)
+    if index is not None:
+        return open_camera(index, size, fps)
     if spec.lower().startswith(STREAM_SCHEMES):
         return open_stream(spec)
     path = Path(spec)
@@ -258,10 +276,11 @@ def open_source(
         return ImagesSource.from_folder(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImagesSource([path], str(path))
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise UserError(f"cannot open video file {spec}", "check the file plays; try another format")
-    source = CaptureSource(capture, str(path), live=False)
-    source.prime()
+    with quiet_stderr():  # FFmpeg's own lines about a damaged file
+        capture = cv2.VideoCapture(str(path))
+        if not capture.isOpened():
+            capture.release()
+            raise UserError(f"cannot open video file {spec}", "check the file plays; try another format")
+        source = CaptureSource(capture, str(path), live=False)
+        source.prime()
     return source

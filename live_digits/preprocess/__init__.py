@@ -91,7 +91,10 @@ def read_box(
     Number mode also keeps faint ink that touches the ink (hysteresis).
     """
     box = centred_box(frame.shape, box_size)
-    mask, level, off_paper = read_ink(to_gray(frame[box.slices()]), threshold, NUMBER_HYSTERESIS if multi else None)
+    gray = to_gray(frame[box.slices()])
+    if gray.size == 0:  # a 0-size frame: nothing to threshold, no digit
+        return box, gray, float(threshold), []
+    mask, level, off_paper = read_ink(gray, threshold, NUMBER_HYSTERESIS if multi else None)
     return box, mask, level, find_digits(mask, multi, off_paper)
 
 

@@ -29,14 +29,17 @@ def centred_box(frame_shape: tuple[int, ...], size: tuple[int, int]) -> Rect:
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
-    """Any camera frame (gray/BGR/BGRA; uint8, uint16 or float) -> uint8 gray (H, W).
+    """Any camera frame (gray/BGR/BGRA, any channel count; uint8, uint16 or float) -> uint8 gray (H, W).
 
     Floats are taken to be in [0, 1]; uint16 in [0, 65535]. Cameras and image files give
-    all of these, and everything downstream wants plain 8-bit gray.
+    all of these, and everything downstream wants plain 8-bit gray. A 0-size frame gives a
+    0-size gray image.
     """
     img = np.asarray(frame)
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
+    if img.ndim == 3:
+        img = colour_channels(img)
+    if img.ndim in (2, 3) and img.size == 0:
+        return np.zeros(img.shape[:2], np.uint8)
     if img.ndim == 3:
         code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         if img.dtype not in (np.uint8, np.uint16, np.float32):
@@ -54,3 +57,13 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
         return np.clip(img, 0, 255).astype(np.uint8)
     img = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
     return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def colour_channels(img: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> gray (H, W) or colour (H, W, 3 or 4): a second channel is alpha, a fifth on is dropped."""
+    channels = img.shape[2]
+    if channels == 0:
+        return np.zeros(img.shape[:2], np.uint8)
+    if channels <= 2:
+        return img[:, :, 0]
+    return img[:, :, :4] if channels > 4 else img
