@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import ctypes.util
 import json
 import logging
+import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -14,7 +18,7 @@ from typing import IO
 import cv2
 import numpy as np
 
-from live_digits import overlay
+from live_digits import files, overlay
 from live_digits.errors import UserError
 from live_digits.explain import Explanation, LiveExplainer
 from live_digits.recognizer import Recognizer, Result
@@ -43,19 +47,21 @@ class RunOptions:
 def write_png(folder: Path, stem: str, images: dict[str, np.ndarray]) -> list[Path]:
     """Write images as STEM-NNNN-KEY.png with the first free NNNN; never overwrite.
 
-    The files are created exclusively ('x' mode), so two savers never clobber each other.
+    All of one save appear together and complete, or none of them (`files.staged`): a full
+    disk or a kill leaves no truncated PNG and no crop without its model input, and two
+    savers never clobber each other.
     """
     folder.mkdir(parents=True, exist_ok=True)
     existing = [p.name for p in folder.glob(f"{stem}-*.png")]
     numbers = [int(n.split("-")[-2]) for n in existing if n.split("-")[-2].isdigit()]
     n = max(numbers, default=0) + 1
+    encoded = {key: cv2.imencode(".png", image)[1].tobytes() for key, image in images.items()}
     while True:
         paths = {key: folder / f"{stem}-{n:04d}-{key}.png" for key in images}
         try:
-            for key, path in paths.items():
-                ok, data = cv2.imencode(".png", images[key])
-                with open(path, "xb") as f:
-                    f.write(data.tobytes())
+            with files.staged(list(paths.values())) as temps:
+                for key, path in paths.items():
+                    temps[path].write_bytes(encoded[key])
             return list(paths.values())
         except FileExistsError:
             n += 1
@@ -87,6 +93,38 @@ def run_headless(source: Source, recognizer: Recognizer, out: IO[str], options: 
     out.flush()
     log.info("processed %d frames", n)
     return 0
+
+
+def check_display(env: Mapping[str, str]) -> None:
+    """Fail in one line where OpenCV's Qt would abort the process: no X display, or one that does not answer.
+
+    opencv-python's Qt speaks only X11 (xcb); a stale DISPLAY (an ssh session gone, a
+    stopped Xvfb) makes it print four lines and abort, before Python can catch anything.
+    """
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return
+    hint = "run it on a desktop, or use --no-gui for JSON output"
+    display = env.get("DISPLAY")
+    if not display and cv2.currentUIFramework() == "QT":
+        raise UserError("no display to open a window on", hint)
+    if display and not _x_display_answers(display):
+        raise UserError(f"cannot connect to display {display}", hint)
+
+
+def _x_display_answers(display: str) -> bool:
+    """Connect to the X server as Qt would (libxcb) and hang up; True if it cannot be told."""
+    name = ctypes.util.find_library("xcb")
+    if name is None:
+        return True
+    xcb = ctypes.CDLL(name)
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
 
 
 def load_in_background(load) -> concurrent.futures.Future:

@@ -1,7 +1,8 @@
 """`live-digits`: parse arguments into settings, open the source, run the window or headless loop.
 
 Every failure a user can cause ends here as one line, `live-digits: error: ... (hint: ...)`,
-and a non-zero exit code; never a traceback.
+and a non-zero exit code; never a traceback. Imports at the top stay light (standard library
+only), so a Ctrl-C at startup already lands in `main`'s handlers.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from live_digits import __version__, paths
+from live_digits import __version__, paths, signals
 from live_digits.errors import UserError
-from live_digits.recognizer import Settings
 
 T0 = time.perf_counter()
 log = logging.getLogger("live_digits")
-DEFAULTS = Settings()  # every recognition default lives in Settings alone
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -75,6 +74,9 @@ def fraction(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from live_digits.recognizer import Settings
+
+    defaults = Settings()  # every recognition default lives in Settings alone
     p = OneLineParser(
         prog="live-digits",
         description="Read handwritten digits held up to a webcam, live.",
@@ -96,29 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threshold",
         type=int_range(0, 255),
-        default=DEFAULTS.threshold,
-        help=f"start threshold, 0 = automatic (default {DEFAULTS.threshold})",
+        default=defaults.threshold,
+        help=f"start threshold, 0 = automatic (default {defaults.threshold})",
     )
     p.add_argument(
         "--box",
         type=parse_box,
         default=None,
         help="crop box WxH, centred (default {}x{}, {}x{} in number mode; grown with frames over 480 high)".format(
-            *DEFAULTS.box, *DEFAULTS.number_box
+            *defaults.box, *defaults.number_box
         ),
     )
     p.add_argument("--multi", action="store_true", help="read every digit in the box as a number")
     p.add_argument(
         "--window",
         type=int_range(1, 60),
-        default=DEFAULTS.window,
-        help=f"frames whose predictions are combined (default {DEFAULTS.window})",
+        default=defaults.window,
+        help=f"frames whose predictions are combined (default {defaults.window})",
     )
     p.add_argument(
         "--min-confidence",
         type=fraction,
-        default=DEFAULTS.min_confidence,
-        help=f"combined confidence needed to show a digit (default {DEFAULTS.min_confidence})",
+        default=defaults.min_confidence,
+        help=f"combined confidence needed to show a digit (default {defaults.min_confidence})",
     )
     p.add_argument("--no-gui", action="store_true", help="no window: write one JSON line per frame and exit at the end")
     p.add_argument("--output", help="write the per-frame JSON lines to this file ('-' = stdout; default with --no-gui)")
@@ -146,18 +148,37 @@ def check_writable_dir(path: Path, what: str, option: str) -> None:
 @contextlib.contextmanager
 def _open_output(spec: str | None, default_stdout: bool):
     """The JSON-lines sink: the --output file, stdout, or None (a window without --output)."""
-    if spec == "-" or (spec is None and default_stdout):
-        yield sys.stdout
-        return
-    if spec is None:
+    from live_digits.files import JsonLines
+
+    if spec is None and not default_stdout:
         yield None
         return
+    with JsonLines.stdout() if spec in ("-", None) else JsonLines.open_file(spec) as out:
+        yield out
+
+
+def refuse_output_over_inputs(output: str | None, source: str, model_files: list[Path], image_suffixes) -> None:
+    """--output must not name a file this run reads (the source, an image of its folder, the model's files)."""
+    if output in (None, "-"):
+        return
+    out, src = Path(output), Path(source)
+    in_image_folder = out.suffix.lower() in image_suffixes and src.is_dir() and _same_file(out.parent, src)
+    if in_image_folder or any(_same_file(out, path) for path in (src, *model_files)):
+        raise UserError(f"--output {output} is an input of this run", "choose another --output path")
+
+
+def _same_file(a: Path, b: Path) -> bool:
     try:
-        f = open(spec, "w", encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write output file {spec} ({exc.strerror})", "choose another --output path") from exc
-    with f:
-        yield f
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _quiet_native_libraries(env, verbose: bool) -> None:
+    """FFmpeg's and TensorFlow's own stderr lines would turn one-line errors into many."""
+    if not verbose:
+        env.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _use_system_fonts(env) -> None:
@@ -172,6 +193,7 @@ def _use_system_fonts(env) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        signals.handle_terminate()
         return _main(argv)
     except UserError as err:
         print(f"live-digits: error: {err}", file=sys.stderr)
@@ -179,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("live-digits: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except signals.Terminated:
+        print("live-digits: terminated", file=sys.stderr)
+        return signals.TERMINATED_EXIT
+    except BrokenPipeError:  # the reader of stdout stopped reading (| head): not an error
         return 0
 
 
@@ -207,8 +232,7 @@ def _main(argv: list[str] | None) -> int:
     if args.list_models:
         print(list_models(dirs))
         return 0
-    if not args.verbose:  # FFmpeg's own lines (a refused stream connection) would break the one-line errors
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    _quiet_native_libraries(os.environ, args.verbose)
     import cv2
 
     # Per-frame images are small: OpenCV's thread pool costs more than it saves here and
@@ -217,13 +241,14 @@ def _main(argv: list[str] | None) -> int:
     _use_system_fonts(os.environ)
 
     from live_digits import app, explain, model, sources
-    from live_digits.recognizer import Recognizer
+    from live_digits.recognizer import Recognizer, Settings
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    defaults = Settings()
     settings = Settings(  # --box sets both modes' box; else key m switches between the two defaults
-        box=args.box or DEFAULTS.box,
-        number_box=args.box or DEFAULTS.number_box,
+        box=args.box or defaults.box,
+        number_box=args.box or defaults.number_box,
         threshold=args.threshold,
         window=args.window,
         min_confidence=args.min_confidence,
@@ -239,20 +264,21 @@ def _main(argv: list[str] | None) -> int:
         loop=args.loop,
         explain=args.explain,
     )
-    model_path = model.resolve(args.model, dirs.models)  # a missing or foreign model fails before any window
-    model.read_metadata(model_path)
+    model_path = model.resolve(args.model, dirs.models)  # a missing, foreign or damaged model fails before any window
+    model_files = model.files_of(model_path, model.read_metadata(model_path))
+    refuse_output_over_inputs(args.output, args.source, [model_path, *model_files], sources.IMAGE_SUFFIXES)
     if not args.no_gui:
         check_writable_dir(args.save_dir, "save folder", "--save-dir")
+        app.check_display(os.environ)
     with (
         _open_output(args.output, default_stdout=args.no_gui) as out,
         sources.open_source(args.source, box, args.size, args.fps) as source,
     ):
         log.info("source %s open after %.2f s", source.name, time.perf_counter() - T0)
         if args.no_gui:
-            recognizer = Recognizer(model.load(model_path), settings)
-            return app.run_headless(source, recognizer, out, options)
-        if not os.environ.get("DISPLAY") and sys.platform.startswith("linux") and not os.environ.get("WAYLAND_DISPLAY"):
-            raise UserError("no display to open a window on", "run it on a desktop, or use --no-gui for JSON output")
+            with signals.deferred():  # a Ctrl-C now would land inside LiteRT's native import
+                loaded = model.load(model_path)
+            return app.run_headless(source, Recognizer(loaded, settings), out, options)
         recognizer = Recognizer(None, settings, overlap=True)  # the model runs beside the drawing
         loading = app.load_in_background(lambda: model.load(model_path))
         return app.run_window(source, recognizer, loading, out, options, explain.live_explainer(model_path))
