@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import zlib
 from pathlib import Path
 
 import cv2
@@ -24,13 +25,22 @@ UPSCALE = 4  # MNIST 28x28 -> 112x112 before thresholding: a crop-like resolutio
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file of uint8 values (LeCun's MNIST format, optionally gzipped) as an array."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise UserError(f"{path} is not an IDX file of uint8 values", "use LeCun's *-idx?-ubyte(.gz) files")
-    ndim = data[3]
-    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(int)
+    hint = "use LeCun's *-idx?-ubyte(.gz) files"
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise UserError(f"cannot read {path} ({exc.__class__.__name__}: {exc})", hint) from exc
+    ndim = data[3] if len(data) >= 4 else 0
+    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08 or not 1 <= ndim <= 3:
+        raise UserError(f"{path} is not an IDX file of uint8 values", hint)
+    if len(data) < 4 + 4 * ndim:
+        raise UserError(f"{path} is truncated", hint)
+    dims = np.frombuffer(data, ">u4", count=ndim, offset=4).astype(np.int64)
+    if 4 + 4 * ndim + int(np.prod(dims)) != len(data):
+        raise UserError(f"{path} holds {len(data) - 4 - 4 * ndim} values, its header says {np.prod(dims)}", hint)
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -67,7 +77,7 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
                 f"could not download MNIST through keras ({type(exc).__name__})",
                 "pass --mnist PATH to a local mnist.npz or a folder of IDX files",
             ) from exc
-        return {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+        return check_mnist({"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}, "keras's MNIST")
     path = Path(source)
     if path.is_dir():
         data = _load_idx_folder(path)
@@ -76,7 +86,7 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
         elif not data:
             raise UserError(f"no MNIST files in {path}", "expected mnist.npz or *-idx?-ubyte(.gz) files")
         else:
-            return data
+            return check_mnist(data, str(path))
     if not path.exists():
         raise UserError(f"MNIST file not found: {path}", "pass --mnist PATH to mnist.npz or an IDX folder")
     try:
@@ -86,7 +96,33 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
         raise UserError(f"cannot read {path} as an npz file ({exc})", "expected keras's mnist.npz layout") from exc
     if not data:
         raise UserError(f"{path} holds none of x_train/y_train/x_test/y_test", "expected keras's mnist.npz layout")
-    return data
+    return check_mnist(data, str(path))
+
+
+def check_mnist(data: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """Refuse data training would misuse: images must be uint8 (N, 28, 28) in 0-255, labels 0-9, one per image.
+
+    Float images in [0, 1] would threshold to blank masks and train on nothing, silently.
+    Integer images in 0-255 of a wider type are converted.
+    """
+    hint = "expected keras's mnist.npz layout: uint8 images (N, 28, 28) in 0-255 and labels 0-9"
+    checked = {}
+    for split in ("train", "test"):
+        if f"x_{split}" not in data and f"y_{split}" not in data:
+            continue
+        if f"x_{split}" not in data or f"y_{split}" not in data:
+            raise UserError(f"{source} has x_{split} or y_{split} but not both", hint)
+        x, y = np.asarray(data[f"x_{split}"]), np.asarray(data[f"y_{split}"])
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or not len(x):
+            raise UserError(f"{source}: x_{split} has shape {x.shape}, not (N, 28, 28)", hint)
+        if not np.issubdtype(x.dtype, np.integer) or x.min() < 0 or x.max() > 255:
+            raise UserError(f"{source}: x_{split} is {x.dtype} in [{x.min()}, {x.max()}], not uint8 0-255", hint)
+        if y.shape != (len(x),):
+            raise UserError(f"{source}: {len(x)} images in x_{split} but y_{split} has shape {y.shape}", hint)
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+            raise UserError(f"{source}: y_{split} is {y.dtype} in [{y.min()}, {y.max()}], not labels 0-9", hint)
+        checked[f"x_{split}"], checked[f"y_{split}"] = x.astype(np.uint8, copy=False), y.astype(np.uint8, copy=False)
+    return checked
 
 
 HOLDOUT_PER_CLASS = 50  # training's default hold-out, and the digits render_clips --split train draws

@@ -15,6 +15,7 @@ import numpy as np
 
 from live_digits import augment, datasets, evaluate
 from live_digits.errors import UserError
+from live_digits.native import quiet_stderr
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ def load_samples(folder: Path) -> Samples:
         raise UserError(f"samples folder not found: {folder}", "press digit keys in the window to collect samples")
     images, labels, stray = [], [], []
     for path in sorted(folder.rglob("*")):
-        if path.is_dir() or path.name.endswith("-crop.png"):
-            continue
+        if path.is_dir() or path.name.endswith("-crop.png") or path.name.startswith("."):
+            continue  # hidden: a save's temporary file, or the desktop's own
         label = path.parent.name if path.parent != folder else None
         if label is None or not (len(label) == 1 and label.isdigit()) or path.suffix.lower() != ".png":
             stray.append(path)
@@ -78,8 +79,25 @@ def sample_inputs(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
+def load_base(path: Path):
+    """The base model's Keras file, loaded before any slow step: fine-tuning continues its training."""
+    if not path.exists():
+        raise UserError(
+            f"the base model has no Keras file {path}", "fine-tune from a model live-digits-train wrote, or restore it"
+        )
+    import keras
+
+    try:
+        with quiet_stderr():
+            return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # keras raises many types for a damaged zip
+        raise UserError(
+            f"base model file {path} is corrupt ({exc.__class__.__name__})", "retrain or restore it"
+        ) from exc
+
+
 def fine_tune(
-    base_path: Path,
+    base,
     samples: Samples,
     mnist_x: np.ndarray,
     mnist_y: np.ndarray,
@@ -89,7 +107,7 @@ def fine_tune(
     seed: int = 0,
     verbose: int = 1,
 ):
-    """Continue training the base Keras model on augmented samples mixed with MNIST.
+    """Continue training the base Keras model (`load_base`) on augmented samples mixed with MNIST.
 
     Personal samples are augmented `copies` times (the same camera-style augmentation as
     the shipped models), MNIST images are mixed in about one to one so the model keeps
@@ -99,7 +117,7 @@ def fine_tune(
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    model = keras.models.load_model(base_path, compile=False)
+    model = base
     pick = rng.permutation(len(mnist_y))[:mnist_images]
     mx, my = mnist_x[pick], mnist_y[pick]
     mnist_copies = max(1, copies * len(samples.labels) // max(1, len(my)))  # about as many as the samples

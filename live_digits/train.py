@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from live_digits import augment, datasets, preprocess
+from live_digits import augment, datasets, files, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -256,16 +256,29 @@ def export_explain_tflite(model, path: Path) -> None:
 
 
 def save_model(model, out_dir: Path, name: str, metadata: dict) -> Path:
-    """Write NAME.keras (source of truth), NAME.tflite (fast path), NAME.explain.tflite
-    (the explanation view's, for a single network) and NAME.json (its `files` lists them)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(out_dir / f"{name}.keras")
-    export_tflite(model, out_dir / f"{name}.tflite")
+    """Write NAME.keras (source of truth), NAME.tflite (fast path), NAME.explain.tflite (the
+    explanation view's, for a single network) and NAME.json (its `files` lists them, with
+    each file's SHA-256).
+
+    All are written under temporary names, then renamed into place, the metadata last: a
+    full disk or a kill leaves the previous model whole, never a half-written file, and a
+    mix of old and new files is refused at load by the checksums.
+    """
     import keras
 
+    from live_digits.model import file_sha256
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {role: out_dir / f"{name}.{ext}" for role, ext in (("keras", "keras"), ("tflite", "tflite"))}
     if not any(isinstance(layer, keras.Model) for layer in model.layers):  # an ensemble has no one network to show
-        export_explain_tflite(model, out_dir / f"{name}.explain.tflite")
-        metadata = {**metadata, "files": {**metadata.get("files", {}), "explain": f"{name}.explain.tflite"}}
+        paths["explain"] = out_dir / f"{name}.explain.tflite"
+        metadata = {**metadata, "files": {**metadata.get("files", {}), "explain": paths["explain"].name}}
     meta_path = out_dir / f"{name}.json"
-    meta_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    with files.staged([*paths.values(), meta_path], replace=True) as temps:
+        model.save(temps[paths["keras"]])
+        export_tflite(model, temps[paths["tflite"]])
+        if "explain" in paths:
+            export_explain_tflite(model, temps[paths["explain"]])
+        sums = {role: file_sha256(temps[path]) for role, path in paths.items()}
+        temps[meta_path].write_text(json.dumps({**metadata, "sha256": sums}, indent=2) + "\n")
     return meta_path

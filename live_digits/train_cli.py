@@ -6,18 +6,41 @@ import argparse
 import importlib.util
 import logging
 import os
+import re
 import shlex
 import sys
 import time
 from pathlib import Path
 
-from live_digits import datasets, paths
+import numpy as np
+
+from live_digits import datasets, paths, signals
 from live_digits.cli import OneLineParser, check_writable_dir, fraction, int_range
 from live_digits.errors import UserError
 
 log = logging.getLogger("live_digits.train")
 
 OVERRIDES = ("epochs", "copies", "filmed", "filmed_numbers", "not_digits", "styles", "members", "seed")
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed's limit
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _share(text: str) -> float:
+    """A share strictly between 0 and 1, like --holdout 0.25."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def _model_name(text: str) -> str:
+    """A file name stem: NAME.keras, NAME.tflite and NAME.json go into --out, nowhere else."""
+    if not NAME_PATTERN.fullmatch(text) or text.endswith(".json"):
+        raise argparse.ArgumentTypeError(f"expected letters, digits, '_', '-' or '.', got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder to write NAME.keras/.tflite/.json into (default: your models folder; live-digits --list-models)",
     )
-    p.add_argument("--epochs", type=int, help="override the default number of epochs")
-    p.add_argument("--copies", type=int, help="augmented copies per training image (default per architecture)")
+    p.add_argument("--epochs", type=int_range(1, 10_000), help="override the default number of epochs")
+    p.add_argument(
+        "--copies", type=int_range(0, 1000), help="augmented copies per training image (default per architecture)"
+    )
     p.add_argument(
         "--filmed",
         type=int_range(0, 1000),
@@ -69,20 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=datasets.HOLDOUT_PER_CLASS,
         help="training images per digit held out to pick each network's best epoch (0: train on all, keep the last)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_range(0, MAX_SEED), default=0)
     tune = p.add_argument_group("fine-tuning on your own handwriting")
     tune.add_argument(
         "--samples", type=Path, help="fine-tune on the samples the window saved (keys 0-9) in this folder"
     )
     tune.add_argument("--base", default="cnn", help="model to start from: cnn (default), another name or a path")
-    tune.add_argument("--name", default="finetuned", help="name of the fine-tuned model files (default: finetuned)")
-    tune.add_argument("--holdout", type=float, default=0.25, help="share of each digit's samples held out (0.25)")
+    tune.add_argument(
+        "--name", type=_model_name, default="finetuned", help="name of the fine-tuned model files (default: finetuned)"
+    )
+    tune.add_argument("--holdout", type=_share, default=0.25, help="share of each digit's samples held out (0.25)")
     return p
 
 
 def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO and WARNING lines about itself
     try:
+        signals.handle_terminate()
         args = build_parser().parse_args(argv)
         if importlib.util.find_spec("tensorflow") is None:
             raise UserError("training needs TensorFlow, which is not installed", "pip install 'live-digits[train]'")
@@ -94,6 +123,34 @@ def train_main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"live-digits-train: error: {err}", file=sys.stderr)
         return err.exit_code
+    except KeyboardInterrupt:
+        print("live-digits-train: interrupted (models already written stay whole)", file=sys.stderr)
+        return 130
+    except signals.Terminated:
+        print("live-digits-train: terminated (models already written stay whole)", file=sys.stderr)
+        return signals.TERMINATED_EXIT
+
+
+def refuse_shipped_out(out: Path) -> None:
+    """Before any slow step: training must never replace the shipped models (they are the package's)."""
+    from live_digits import model
+
+    if out.resolve() == model.shipped_dir().resolve():
+        raise UserError(
+            f"--out {out} is the shipped models' folder",
+            "drop --out (your models folder is the default) or choose another folder",
+        )
+
+
+def check_val_per_class(y: np.ndarray, val_per_class: int) -> None:
+    """Each digit present must keep at least one training image after the hold-out."""
+    total = np.bincount(y, minlength=10)
+    held = np.minimum(np.bincount(y[: datasets.HOLDOUT_POOL], minlength=10), val_per_class)
+    for digit in np.flatnonzero((total > 0) & (total == held)):
+        raise UserError(
+            f"--val-per-class {val_per_class} would hold out every training image of digit {digit} ({total[digit]})",
+            f"use --val-per-class {total[digit] - 1} or less, or more data",
+        )
 
 
 def _train(args, argv: list[str]) -> int:
@@ -101,9 +158,11 @@ def _train(args, argv: list[str]) -> int:
 
     if args.samples is not None:
         return _fine_tune(args, argv)
+    refuse_shipped_out(args.out)
     data = datasets.load_mnist(args.mnist)
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "point --mnist at data with x_train/y_train")
+    check_val_per_class(data["y_train"], args.val_per_class)
     (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class)
     command = "live-digits-train " + shlex.join(argv)
     for kind in ("dense", "cnn") if args.arch == "both" else (args.arch,):
@@ -125,10 +184,20 @@ def _train(args, argv: list[str]) -> int:
             acc = evaluate.accuracy(net.predict(datasets.mnist_to_inputs(data["x_test"]), verbose=0), data["y_test"])
             meta["mnist_test"] = {"accuracy": round(acc, 5), "images": int(len(data["y_test"]))}
             log.info("%s: MNIST test accuracy %.2f%%", kind, 100 * acc)
-        path = train.save_model(net, args.out, kind, meta)
+        path = save(net, args.out, kind, meta)
         val = info["val_accuracy"]
         log.info("%s: wrote %s (%s)", kind, path, "no validation" if val is None else f"validation {100 * val:.2f}%")
     return 0
+
+
+def save(net, out: Path, name: str, meta: dict) -> Path:
+    """`train.save_model`, with a full disk as one line: the previous model files stay as they were."""
+    from live_digits import train
+
+    try:
+        return train.save_model(net, out, name, meta)
+    except OSError as exc:
+        raise UserError(f"cannot write model {name} to {out} ({exc.strerror or exc})", "free space, or --out") from exc
 
 
 def model_metadata(config, net, info: dict) -> dict:
@@ -168,11 +237,13 @@ def _rounded(accuracy: float | None) -> float | None:
 
 def _fine_tune(args, argv: list[str]) -> int:
     """Fine-tune --base on --samples mixed with MNIST; report held-out accuracy before/after."""
-    from live_digits import evaluate, finetune, model, train
+    from live_digits import evaluate, finetune, model
 
     samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
+    refuse_shipped_out(args.out)
     base = model.load(args.base, args.user_models)
-    keras_path = model.resolve(args.base, args.user_models).with_suffix(".keras")
+    meta_path = model.resolve(args.base, args.user_models)
+    base_net = finetune.load_base(model.files_of(meta_path, base.metadata)[1])
     fit, held = finetune.split_samples(samples, args.holdout, args.seed)
     data = datasets.load_mnist(args.mnist)
     if "x_train" not in data:
@@ -187,7 +258,7 @@ def _fine_tune(args, argv: list[str]) -> int:
     )
     t0 = time.time()
     tuned = finetune.fine_tune(
-        keras_path, fit, data["x_train"], data["y_train"], epochs=args.epochs or 6, seed=args.seed, verbose=1
+        base_net, fit, data["x_train"], data["y_train"], epochs=args.epochs or 6, seed=args.seed, verbose=1
     )
     after = finetune.accuracy_on(lambda x: tuned.predict(x, verbose=0), held)
     meta = dict(base.metadata)
@@ -212,7 +283,7 @@ def _fine_tune(args, argv: list[str]) -> int:
         meta["fine_tuning"]["mnist_test_accuracy_before"] = round(acc_before, 5)
         meta["mnist_test"] = {"accuracy": round(acc_after, 5), "images": int(len(data["y_test"]))}
         log.info("MNIST test accuracy: %.2f%% before, %.2f%% after", 100 * acc_before, 100 * acc_after)
-    path = train.save_model(tuned, args.out, args.name, meta)
+    path = save(tuned, args.out, args.name, meta)
     log.info("held-out accuracy on your samples: %.1f%% before, %.1f%% after", 100 * before, 100 * after)
     by_name = path.parent.resolve() == args.user_models.resolve()
     log.info("wrote %s; use it with: live-digits --model %s", path, args.name if by_name else path)
