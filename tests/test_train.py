@@ -107,3 +107,148 @@ def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_
     probs = loaded.predict(np.zeros((3, 28, 28), np.float32))
     assert loaded.knows_not_a_digit and probs.shape == (3, 10) and (probs.sum(1) <= 1 + 1e-5).all()
     assert not model.load("cnn").knows_not_a_digit
+
+
+def train_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def assert_one_line(proc, *fragments):
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode not in (0,) and proc.returncode > 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("live-digits-train: error: ") and "(hint: " in lines[0], proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def idx_folder(folder, images: bytes, labels: bytes, gz: bool = False):
+    import gzip
+
+    folder.mkdir()
+    for name, data in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
+        (folder / (name + ".gz" if gz else name)).write_bytes(gzip.compress(data) if gz else data)
+    return str(folder)
+
+
+IDX_IMAGES = b"\x00\x00\x08\x03" + (3).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(3 * 28 * 28)
+IDX_LABELS = b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + bytes([1, 2, 3])
+
+
+def bad_mnist(tmp_path, kind: str) -> str:
+    """MNIST files a user might point --mnist at by mistake."""
+    with np.load(DATA / "mnist_sample.npz") as d:
+        x, y = d["x_train"], d["y_train"]
+    if kind == "idx-short":  # the header promises three images, the file holds two
+        return idx_folder(tmp_path / "idx", IDX_IMAGES[: -28 * 28], IDX_LABELS)
+    if kind == "idx-gz-cut":
+        folder = idx_folder(tmp_path / "idx", IDX_IMAGES, IDX_LABELS, gz=True)
+        gz = tmp_path / "idx" / "train-images-idx3-ubyte.gz"
+        gz.write_bytes(gz.read_bytes()[:40])
+        return folder
+    if kind == "npz-garbage":
+        (tmp_path / "m.npz").write_bytes(b"PK\x03\x04" + bytes(200))
+        return str(tmp_path / "m.npz")
+    if kind == "labels-10":
+        return write_npz(tmp_path / "m.npz", x_train=x, y_train=np.where(y == 3, 10, y))
+    if kind == "lengths":
+        return write_npz(tmp_path / "m.npz", x_train=x, y_train=y[:-7])
+    if kind == "floats":  # scaled to [0, 1]: would threshold to blank masks and train on nothing
+        return write_npz(tmp_path / "m.npz", x_train=x.astype(np.float32) / 255, y_train=y)
+    if kind == "flat":
+        return write_npz(tmp_path / "m.npz", x_train=x.reshape(len(x), -1), y_train=y)
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("idx-short", "header"),
+        ("idx-gz-cut", "cannot read"),
+        ("npz-garbage", "npz"),
+        ("labels-10", "labels 0-9"),
+        ("lengths", "y_train"),
+        ("floats", "float32"),
+        ("flat", "(N, 28, 28)"),
+    ],
+)
+def test_bad_mnist_files_are_refused_before_training(tmp_path, kind, fragment):
+    proc = train_cli("--mnist", bad_mnist(tmp_path, kind), "--arch", "dense", "--out", str(tmp_path / "out"))
+    assert_one_line(proc, fragment)
+    assert not list((tmp_path / "out").glob("dense.*"))
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--copies", "-1"], "--copies"),
+        (["--seed", "-1"], "--seed"),
+        (["--val-per-class", "50"], "--val-per-class"),  # the fixture has 50 of each digit
+        (["--out", "{shipped}", "--mnist", "/nonexistent.npz"], "shipped models"),  # refused before reading MNIST
+        (["--samples", "x", "--name", "../escape"], "--name"),
+        (["--samples", "x", "--holdout", "1.5"], "--holdout"),
+    ],
+)
+def test_bad_training_settings_are_refused_before_training(tmp_path, args, fragment):
+    args = [a.replace("{shipped}", str(model.shipped_dir())) for a in args]
+    proc = train_cli("--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--out", str(tmp_path), *args)
+    assert_one_line(proc, fragment)
+    assert not list(tmp_path.glob("dense.*"))
+
+
+def test_an_unwritable_out_is_found_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = train_cli("--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--out", str(blocker / "sub"))
+    assert_one_line(proc, "--out")
+    assert "Epoch" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_fine_tuning_from_a_base_without_a_usable_keras_file_is_refused(tmp_path, damage):
+    from test_finetune import style_set, write_samples
+
+    images, labels = style_set(3, seed=5)
+    write_samples(tmp_path / "samples", images, labels)
+    base = tmp_path / "base"
+    base.mkdir()
+    for suffix in (".json", ".tflite", ".keras"):
+        (base / f"cnn{suffix}").write_bytes((ROOT / "models" / f"cnn{suffix}").read_bytes())
+    if damage == "missing":
+        (base / "cnn.keras").unlink()
+    else:
+        (base / "cnn.keras").write_bytes(b"PK\x03\x04 not a keras file")
+    args = ["--samples", str(tmp_path / "samples"), "--mnist", str(DATA / "mnist_sample.npz")]
+    proc = train_cli(*args, "--base", str(base / "cnn.json"), "--out", str(tmp_path / "out"))
+    assert_one_line(proc, "cnn.keras")
+
+
+def test_a_disk_filling_up_while_saving_leaves_the_previous_model_whole(tmp_path):
+    """A file size limit stands in for a full disk; the model files there before are kept, byte for byte."""
+    import resource
+
+    for suffix in (".json", ".tflite", ".keras"):
+        (tmp_path / f"dense{suffix}").write_bytes((ROOT / "models" / f"dense{suffix}").read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.RLIM_INFINITY))
+
+    args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "1", "--copies", "0"]
+    proc = train_cli(*args, "--val-per-class", "0", "--out", str(tmp_path), preexec_fn=limit_file_size, timeout=600)
+    assert proc.returncode == 1 and "cannot write model dense" in proc.stderr.strip().splitlines()[-1], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    model.load(tmp_path / "dense.json")  # still the shipped model, checksums and all
