@@ -85,10 +85,10 @@ def load_base(path: Path):
         raise UserError(
             f"the base model has no Keras file {path}", "fine-tune from a model live-digits-train wrote, or restore it"
         )
-    import keras
-
     try:
-        with quiet_stderr():
+        with quiet_stderr():  # TensorFlow's import prints about oneDNN and CUDA
+            import keras
+
             return keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a damaged zip
         raise UserError(

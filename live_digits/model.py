@@ -40,6 +40,7 @@ INPUT_CONTRACT = {
 CHECKED_KEYS = ("shape", "scale", "polarity")
 FILE_ROLES = ("tflite", "keras")  # metadata "files" and "sha256" keys
 RESTORE = "retrain or restore it"
+PROBE_MIN_READ = 0.5  # share of the demo digits a sound model reads (the shipped ones: all 30; damaged: ~3)
 
 
 NOT_A_DIGIT = 10  # the extra class of models that can say "this is not one digit" (metadata "classes": 11)
@@ -247,14 +248,31 @@ def load(spec: str | Path, user_models: Path | None = None, runtime: str = "auto
 
 
 def _check_outputs(model: Model, path: Path) -> None:
-    """A corrupt-but-loadable file must not reach the loop: probe it once."""
+    """A corrupt-but-loadable file must not reach the loop: probe it once with the demo's digits.
+
+    The checksums catch damage to files whose metadata records them; this catches the rest
+    (older models, a file replaced together with its metadata): damaged weights that still
+    load answer with valid-looking probabilities, but no longer read known digits.
+    """
+    images, labels = _probe_digits()
     try:
-        probs = np.asarray(model._predict(np.zeros((2, 28, 28), np.float32)))
+        probs = np.asarray(model._predict(images))
     except Exception as exc:  # a runtime refuses a model it cannot run in many ways
         raise UserError(f"model {path.stem} cannot read a 28x28 input ({exc.__class__.__name__})", RESTORE) from exc
-    classes = NOT_A_DIGIT + int(model.knows_not_a_digit)
-    if probs.shape != (2, classes) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
+    n, classes = len(labels), NOT_A_DIGIT + int(model.knows_not_a_digit)
+    if probs.shape != (n, classes) or not np.all(np.isfinite(probs)) or not np.allclose(probs.sum(1), 1, atol=1e-3):
         raise UserError(f"model {path.stem} gives invalid outputs {probs.shape}", "retrain or restore the model files")
+    read = int(np.sum(probs[:, :NOT_A_DIGIT].argmax(1) == labels))
+    if read < PROBE_MIN_READ * n:
+        raise UserError(f"model {path.stem} reads only {read} of {n} known digits: its files are damaged", RESTORE)
+
+
+def _probe_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The demo's handwritten digits as model inputs (30, 28, 28) and their labels (30,)."""
+    from live_digits import datasets, sources
+
+    with sources.DEMO_DIGITS.open("rb") as f, np.load(f) as data:
+        return datasets.mnist_to_inputs(data["images"]), data["labels"]
 
 
 def _check_input(shape, dtype, path: Path) -> None:
@@ -312,8 +330,9 @@ def _keras_predictor(path: Path):
     if not path.exists():
         raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
     try:
-        import keras
-        import tensorflow as tf
+        with quiet_stderr():  # TensorFlow's import prints about oneDNN and CUDA
+            import keras
+            import tensorflow as tf
     except ImportError as exc:
         raise UserError(
             f"model {path.stem} has no .tflite file and TensorFlow is not installed to run its .keras",

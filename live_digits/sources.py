@@ -263,6 +263,8 @@ def open_source(
         )
     if spec == "demo":
         return DemoSource(box)
+    if not spec.strip():  # Path("") is the current folder
+        raise UserError("--source is empty", "give a camera index, a video file, an image folder or 'demo'")
     if index is not None:
         return open_camera(index, size, fps)
     if spec.lower().startswith(STREAM_SCHEMES):
