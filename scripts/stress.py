@@ -42,6 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from live_digits import model  # noqa: E402
 from live_digits.xvfb import start_xvfb  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -240,21 +241,21 @@ def cli_cases() -> list[Case]:
         )
     flipped = all_of(copy_model, lambda d: flip_bytes(d / "cnn.tflite"))
     unsummed = all_of(lambda d: copy_model(d, drop_sum=True), lambda d: flip_bytes(d / "cnn.tflite"))
-    model = [*h, "--source", clip, "--model", "{d}/cnn.json"]
+    with_model = [*h, "--source", clip, "--model", "{d}/cnn.json"]
     c += [
-        Case("models", "tflite 50 bytes flipped", model, setup=flipped),
-        Case("models", "flipped, no checksum", model, setup=unsummed),
-        Case("models", "tflite garbage", model, setup=all_of(copy_model, write("cnn.tflite", b"\0junk" * 99))),
+        Case("models", "tflite 50 bytes flipped", with_model, setup=flipped),
+        Case("models", "flipped, no checksum", with_model, setup=unsummed),
+        Case("models", "tflite garbage", with_model, setup=all_of(copy_model, write("cnn.tflite", b"\0junk" * 99))),
         Case(
             "models",
             "tflite empty",
-            model,
+            with_model,
             setup=all_of(lambda d: copy_model(d, drop_sum=True), write("cnn.tflite", b"")),
         ),
         Case(
             "models",
             "keras only, garbage",
-            model,
+            with_model,
             setup=all_of(
                 lambda d: copy_model(d, drop_sum=True),
                 lambda d: (d / "cnn.tflite").unlink(),
@@ -481,7 +482,7 @@ def train_cases() -> list[Case]:
         Case(
             "train",
             "--out = shipped models",
-            ["--mnist", str(MNIST), "--arch", "dense", "--out", str(MODELS)],
+            ["--mnist", "{d}/none.npz", "--arch", "dense", "--out", str(model.shipped_dir())],  # refused before MNIST
             prog="train",
         ),
         Case("train", "tune: no samples folder", [*tune], prog="train"),
@@ -595,7 +596,7 @@ def press(display: str, keys: tuple[str, ...], proc: subprocess.Popen) -> str:
     end = time.monotonic() + 60
     window = ""
     while not window and time.monotonic() < end and proc.poll() is None:
-        found = xdotool("search", "--name", "^live-digits$").splitlines()
+        found = xdotool("search", "--all", "--pid", str(proc.pid), "--name", "^live-digits$").splitlines()
         window = found[-1] if found else ""
         time.sleep(0.3)
     if not window:

@@ -39,3 +39,10 @@ def test_shipped_models_read_held_out_mnist(name, mnist_sample):
 def test_predict_handles_any_batch_size(cnn):
     for n in (1, 5, 3, 0, 12):
         assert cnn.predict(np.zeros((n, 28, 28), np.float32)).shape == (n, 10)
+
+
+@pytest.mark.parametrize("name", model.SHIPPED)
+def test_shipped_model_metadata_records_each_files_checksum(name):
+    meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
+    for role in ("tflite", "keras"):
+        assert meta["sha256"][role] == model.file_sha256(ROOT / "models" / meta["files"][role])

@@ -243,7 +243,9 @@ def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130 and err.strip() == "live-digits: interrupted", (proc.returncode, err)
+    # 130, or killed by SIGINT after the message (CPython does that when a native import saw the interrupt)
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    assert err.strip() == "live-digits: interrupted", err
 
 
 def test_damaged_images_and_videos_make_no_library_noise(tmp_path, clip):

@@ -94,7 +94,8 @@ def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_
     assert (inputs.reshape(50, -1).max(1) > 0.5).all()  # every one has ink
     args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
     proc = subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args, "--not-digits", "0.3", "--out", str(tmp_path)],
+        [sys.executable, "-m", "live_digits.train_cli", *args, "--not-digits", "0.3", "--val-per-class", "5"]
+        + ["--out", str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -56,8 +56,10 @@ def launch(display: str, *args: str, cwd: Path) -> subprocess.Popen:
     )
 
 
-def find_window(display: str) -> str:
-    ids = wait_for(lambda: xdotool(display, "search", "--name", "^live-digits$"), 30, "the live-digits window")
+def find_window(display: str, pid: int | None = None) -> str:
+    """The live-digits window (of process `pid`: the in-process test leaves a window of pytest's own behind)."""
+    owner = ["--all", "--pid", str(pid)] if pid else []
+    ids = wait_for(lambda: xdotool(display, "search", *owner, "--name", "^live-digits$"), 30, "the live-digits window")
     return ids.splitlines()[-1]
 
 
@@ -284,7 +286,7 @@ def test_arrow_and_dead_keys_neither_save_nor_quit(xvfb, clip, tmp_path):
     log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
     proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), "--output", str(log), cwd=ROOT)
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc.pid)
         wait_for(lambda: len(read_log(log)) > 3, 30, "frames")
         for key in ("Left", "dead_acute"):
             xdotool(xvfb, "key", "--window", window, key)
@@ -321,7 +323,7 @@ def test_a_save_that_does_not_fit_on_the_disk_leaves_no_half_written_png(xvfb, c
         preexec_fn=limit_file_size,
     )
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc.pid)
         time.sleep(1.5)  # the clip's digit in the box: the save is a crop and its model input
         out, err = stop_with_key(xvfb, window, proc, "q")
     finally:
