@@ -85,7 +85,7 @@ def copy_model(d: Path, stem: str = "cnn", drop_sum: bool = False, **changes) ->
         shutil.copy(MODELS / f"{stem}{suffix}", d / f"{stem}{suffix}")
     meta = json.loads((MODELS / f"{stem}.json").read_text())
     if drop_sum:
-        meta.pop("sha256")
+        meta.pop("sha256", None)  # older checkouts have none
     (d / f"{stem}.json").write_text(json.dumps({**meta, **changes}))
 
 
