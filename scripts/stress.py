@@ -8,7 +8,8 @@ scratch folder of its own, and is judged:
 
   clean error       an error was expected: non-zero exit, one stderr line `PROG: error: ... (hint: ...)`
   clean run         success (or a stop by the signal sent) was expected, and that is what happened
-  traceback         a Python traceback on stderr
+  traceback         a Python traceback on stderr (but for a Ctrl-C in Python's own startup, before
+                    any live-digits code runs: Python prints that one itself)
   abort             killed by a signal nobody sent (SIGABRT from Qt, SIGSEGV, ...), or hung
   wrongly accepted  exit 0 where an error was expected, or a key did what it must not
   data lost         a file the user had was changed, or a half-written file was left behind
@@ -657,7 +658,7 @@ def judge(case: Case, proc: subprocess.CompletedProcess | None, note: str, lost:
     err, code = proc.stderr, proc.returncode
     prefix = "live-digits-train: " if case.prog == "train" else "live-digits: "
     sent = case.send[0] if case.send else None
-    if "Traceback" in err:
+    if "Traceback" in err and not _before_our_code(err, sent):
         return "traceback"
     if code < 0 and -code != sent:
         return "abort"
@@ -675,10 +676,15 @@ def judge(case: Case, proc: subprocess.CompletedProcess | None, note: str, lost:
         return "clean error" if one_line else "messy"
     if case.expect == "stop":  # the signal's own exit (128 + N, one line), or killed by it before main ran
         by_main = code == 128 + sent and len(lines) == 1 and lines[0].startswith(prefix)
-        return "clean run" if by_main or code == -sent else "messy"
+        return "clean run" if by_main or code == -sent or _before_our_code(err, sent) else "messy"
     if code != 0:
         return "messy"
     return "clean run" if case.prog == "train" or not lines else "messy"
+
+
+def _before_our_code(err: str, sent: int | None) -> bool:
+    """A Ctrl-C in Python's own startup (site, runpy), before live-digits' first line: Python's traceback."""
+    return sent == signal.SIGINT and "live_digits" not in err and err.strip().endswith("KeyboardInterrupt")
 
 
 def run_case(case: Case, scratch: Path, index: int, display: str | None) -> tuple[Case, str, str]:
@@ -686,7 +692,9 @@ def run_case(case: Case, scratch: Path, index: int, display: str | None) -> tupl
     proc, note = run(case, folder, display)
     lost = losses(folder, case.kept, case.given) if proc is not None else []
     verdict = judge(case, proc, note, lost, folder)
-    detail = "; ".join(lost) or note or (proc.stderr.strip().splitlines() or [""])[-1][:150] if proc else note
+    where = [line.strip() for line in proc.stderr.splitlines() if line.strip().startswith("File ")][-1:] if proc else []
+    last = (proc.stderr.strip().splitlines() or [""])[-1][:150] if proc else ""
+    detail = "; ".join(lost) or note or " ".join([*where, last])
     return case, verdict, detail
 
 
