@@ -46,6 +46,7 @@ class Settings:
     window: int = 5  # frames whose probabilities are combined
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: docs/accuracy.md)
     multi: bool = False  # read every digit in the box as a number
+    cut_touching: bool = True  # number mode: let a not-a-digit-aware model cut touching digits apart
     scale_box: bool = True  # grow the boxes with frames taller than 480 lines (off: a box chosen with --box)
 
     def box_for(self, multi: bool, frame_height: int = REFERENCE_HEIGHT) -> tuple[int, int]:
@@ -245,7 +246,7 @@ class Recognizer:
         self.frames += 1
         if self.model is None:
             return result
-        if not self.model.knows_not_a_digit:  # without that class, halves of a digit read too surely
+        if not (self.settings.cut_touching and self.model.knows_not_a_digit):  # without it, halves read too surely
             digits = [dataclasses.replace(d, splits=()) if d.splits else d for d in digits]
         batch = model_batch(digits)
         if not self.overlap:

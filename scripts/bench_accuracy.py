@@ -134,6 +134,7 @@ def clip_settings(item: dict, args: argparse.Namespace, **changes) -> Settings:
         window=args.window,
         min_confidence=args.min_confidence,
         multi=item["kind"] == "multi",
+        cut_touching=not args.no_cuts,
     )
     return dataclasses.replace(settings, **changes)
 
@@ -435,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", type=int, metavar="N", help="only compare core vs CLI rows on N clips of each kind")
     p.add_argument("--calibrate", action="store_true", help="sweep --min-confidence (train-split clips only)")
     p.add_argument("--no-classic", action="store_true", help="skip the classic-loop baseline")
+    p.add_argument("--no-cuts", action="store_true", help="number mode: components only, no cuts of touching digits")
     p.add_argument("--failures", type=Path, help="save the last frame's mask/input of failing clips here")
     p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     return p
