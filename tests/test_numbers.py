@@ -55,3 +55,16 @@ def test_a_wide_digit_is_not_cut_in_two(mnist_sample, cnn):
         write(frame, zero, 150, 240, 300)
         right += recognised_number(frame, cnn) == "0"
     assert right >= 4, right
+
+
+def test_a_sheet_edge_in_the_number_box_is_not_a_1(mnist_sample, cnn):
+    """A number on an index card whose edge, and the desk beyond it, fall inside the 400x200 box."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    right = 0
+    for k, (a, b) in enumerate([(4, 2), (3, 0), (7, 5), (6, 1), (9, 8)]):
+        frame = np.full((480, 640, 3), 70, np.uint8)  # the desk
+        frame[100:380, 60 : 430 + 10 * k] = PAPER  # the card: its right edge runs down through the box
+        end = write(frame, x[np.flatnonzero(y == a)[k]], 100, 200, 290)
+        write(frame, x[np.flatnonzero(y == b)[k]], 100, end + 25, 290)
+        right += recognised_number(frame, cnn) == f"{a}{b}"
+    assert right >= 4, right
