@@ -210,10 +210,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def list_models(dirs: paths.UserDirs) -> str:
     """The `--list-models` text: each model `--model NAME` finds, with its measured accuracy."""
-    from live_digits import model
+    from live_digits import catalog
 
-    found = model.installed(dirs.models)
-    lines = [f"shipped models: {model.shipped_dir()}", f"your models:    {dirs.models}"]
+    found = catalog.installed(dirs.models)
+    lines = [f"shipped models: {catalog.shipped_dir()}", f"your models:    {dirs.models}"]
     if not any(m.where == "user" for m in found):
         lines[-1] += " (none yet: live-digits-train writes there)"
     rows = [
@@ -240,7 +240,7 @@ def _main(argv: list[str] | None) -> int:
     cv2.setNumThreads(1)
     _use_system_fonts(os.environ)
 
-    from live_digits import app, explain, model, sources
+    from live_digits import app, catalog, explain, model, sources
     from live_digits.recognizer import Recognizer, Settings
 
     if not args.verbose:
@@ -264,7 +264,7 @@ def _main(argv: list[str] | None) -> int:
         loop=args.loop,
         explain=args.explain,
     )
-    model_path = model.resolve(args.model, dirs.models)  # a missing, foreign or damaged model fails before any window
+    model_path = catalog.resolve(args.model, dirs.models)  # a missing, foreign or damaged model fails before any window
     model_files = model.files_of(model_path, model.read_metadata(model_path))
     refuse_output_over_inputs(args.output, args.source, [model_path, *model_files], sources.IMAGE_SUFFIXES)
     if not args.no_gui:

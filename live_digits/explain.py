@@ -119,7 +119,8 @@ class ExplainModel:
         self._outputs = [outputs[k]["index"] for k in sorted(outputs, key=lambda k: int(k.rsplit("_", 1)[1]))]
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._batch = 0
-        self.votes = self._softmax_weights()
+        weights = self._softmax_weights()
+        self.votes = None if weights is None else weights[:10]  # the digits' rows: a unit votes for a digit
 
     def _softmax_weights(self) -> np.ndarray | None:
         """The last layer's weights float32 (C, U): how much each hidden unit votes for each class.

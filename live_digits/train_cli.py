@@ -133,9 +133,9 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def refuse_shipped_out(out: Path) -> None:
     """Before any slow step: training must never replace the shipped models (they are the package's)."""
-    from live_digits import model
+    from live_digits import catalog
 
-    if out.resolve() == model.shipped_dir().resolve():
+    if out.resolve() == catalog.shipped_dir().resolve():
         raise UserError(
             f"--out {out} is the shipped models' folder",
             "drop --out (your models folder is the default) or choose another folder",
@@ -237,12 +237,12 @@ def _rounded(accuracy: float | None) -> float | None:
 
 def _fine_tune(args, argv: list[str]) -> int:
     """Fine-tune --base on --samples mixed with MNIST; report held-out accuracy before/after."""
-    from live_digits import evaluate, finetune, model
+    from live_digits import catalog, evaluate, finetune, model
 
     samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
     refuse_shipped_out(args.out)
     base = model.load(args.base, args.user_models)
-    meta_path = model.resolve(args.base, args.user_models)
+    meta_path = catalog.resolve(args.base, args.user_models)
     base_net = finetune.load_base(model.files_of(meta_path, base.metadata)[1])
     fit, held = finetune.split_samples(samples, args.holdout, args.seed)
     data = datasets.load_mnist(args.mnist)

@@ -17,13 +17,13 @@ import time
 
 import numpy as np
 
-from live_digits import datasets, evaluate, model
+from live_digits import catalog, datasets, evaluate, model
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mnist", default=datasets.KERAS, help="keras (download), mnist.npz, or an IDX folder")
-    p.add_argument("--models", nargs="+", default=list(model.SHIPPED), help="names or paths (default: dense cnn)")
+    p.add_argument("--models", nargs="+", default=list(catalog.SHIPPED), help="names or paths (default: dense cnn)")
     p.add_argument("--update-metadata", action="store_true", help="write the measured accuracy into NAME.json")
     args = p.parse_args(argv)
     data = datasets.load_mnist(args.mnist)
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         diff = float(np.abs(p_fast - p_ref).max())
         print(f"{name:8} {100 * acc:14.2f}% {100 * raw:9.2f}% {equal:>7}/{len(y):<5} {diff:10.2e}")
         if args.update_metadata:
-            path = model.resolve(name)
+            path = catalog.resolve(name)
             meta = json.loads(path.read_text())
             meta["mnist_test"] = {
                 "accuracy": round(acc, 5),

@@ -43,7 +43,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from live_digits import model  # noqa: E402
+from live_digits import catalog  # noqa: E402
 from live_digits.xvfb import start_xvfb  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -483,7 +483,7 @@ def train_cases() -> list[Case]:
         Case(
             "train",
             "--out = shipped models",
-            ["--mnist", "{d}/none.npz", "--arch", "dense", "--out", str(model.shipped_dir())],  # refused before MNIST
+            ["--mnist", "{d}/none.npz", "--arch", "dense", "--out", str(catalog.shipped_dir())],  # refused before MNIST
             prog="train",
         ),
         Case("train", "tune: no samples folder", [*tune], prog="train"),

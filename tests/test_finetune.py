@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT, run_cli
 
-from live_digits import datasets, evaluate, model, paths
+from live_digits import catalog, datasets, evaluate, model, paths
 
 
 def script_digit(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,7 +55,7 @@ def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist
     images, labels = style_set(24, seed=1)
     write_samples(tmp_path / "samples", images, labels)
     user = {paths.DATA_DIR_ENV: str(tmp_path / "user")}
-    shipped_before = sorted(p.name for p in model.shipped_dir().iterdir())
+    shipped_before = sorted(p.name for p in catalog.shipped_dir().iterdir())
     proc = train_cli(
         "--samples", str(tmp_path / "samples"), "--mnist", str(DATA / "mnist_sample.npz"),
         "--name", "mine", "--epochs", "4", env=user,
@@ -64,7 +64,7 @@ def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist
     user_models = paths.user_dirs(user).models
     files = ["mine.explain.tflite", "mine.json", "mine.keras", "mine.tflite"]
     assert sorted(p.name for p in user_models.iterdir()) == files
-    assert sorted(p.name for p in model.shipped_dir().iterdir()) == shipped_before
+    assert sorted(p.name for p in catalog.shipped_dir().iterdir()) == shipped_before
     assert "live-digits --model mine" in proc.stderr
     meta = json.loads((user_models / "mine.json").read_text())
     assert meta["fine_tuning"]["held_out_accuracy_after"] >= meta["fine_tuning"]["held_out_accuracy_before"]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from live_digits import datasets, evaluate, model
+from live_digits import catalog, datasets, evaluate, model
 
 
-@pytest.mark.parametrize("name", model.SHIPPED)
+@pytest.mark.parametrize("name", catalog.SHIPPED)
 def test_shipped_model_metadata_states_contract_training_and_accuracy(name):
     meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
     assert meta["input"] == model.INPUT_CONTRACT
@@ -19,7 +19,7 @@ def test_shipped_model_metadata_states_contract_training_and_accuracy(name):
     assert (ROOT / "models" / meta["files"]["tflite"]).exists() and (ROOT / "models" / meta["files"]["keras"]).exists()
 
 
-@pytest.mark.parametrize("name", model.SHIPPED)
+@pytest.mark.parametrize("name", catalog.SHIPPED)
 def test_fast_path_gives_the_keras_models_answers(name, mnist_sample):
     inputs = datasets.mnist_to_inputs(mnist_sample["x_test"])
     fast, reference = model.load(name), model.load(name, runtime="keras")
@@ -30,7 +30,7 @@ def test_fast_path_gives_the_keras_models_answers(name, mnist_sample):
     assert np.abs(p_fast - p_ref).max() < 1e-4
 
 
-@pytest.mark.parametrize("name", model.SHIPPED)
+@pytest.mark.parametrize("name", catalog.SHIPPED)
 def test_shipped_models_read_held_out_mnist(name, mnist_sample):
     probs = model.load(name).predict(datasets.mnist_to_inputs(mnist_sample["x_test"]))
     assert evaluate.accuracy(probs, mnist_sample["y_test"]) >= (0.985 if name == "cnn" else 0.96)
@@ -41,7 +41,7 @@ def test_predict_handles_any_batch_size(cnn):
         assert cnn.predict(np.zeros((n, 28, 28), np.float32)).shape == (n, 10)
 
 
-@pytest.mark.parametrize("name", model.SHIPPED)
+@pytest.mark.parametrize("name", catalog.SHIPPED)
 def test_shipped_model_metadata_records_each_files_checksum(name):
     meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
     for role in ("tflite", "keras"):

@@ -46,6 +46,28 @@ def recognised_number(frame: np.ndarray, cnn) -> str:
     return result.number
 
 
+def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn):
+    """Pairs of handwritten digits written so close that their strokes overlap: one blob of ink
+    that connected components alone read as one digit."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    pairs = [(2, 7), (3, 5), (4, 8), (9, 0), (1, 6), (5, 3), (7, 2), (6, 4), (8, 1), (0, 9)]
+    two = right = 0
+    for k, (a, b) in enumerate(pairs):
+        first = np.full((480, 640, 3), PAPER, np.uint8)
+        end = write(first, x[np.flatnonzero(y == a)[k]], 130, 250, 300)
+        near = cv2.dilate((first[:, :, 0] == INK).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        for overlap in range(2, 40, 2):  # move the second digit left until its strokes meet the first's
+            second = np.full((480, 640, 3), PAPER, np.uint8)
+            write(second, x[np.flatnonzero(y == b)[k]], 130, end - overlap, 300)
+            if (near & (second[:, :, 0] == INK)).any():
+                break
+        frame = np.minimum(first, second)
+        number = recognised_number(frame, cnn)
+        two += len(number) == 2
+        right += number == f"{a}{b}"
+    assert two >= 7 and right >= 7, (two, right)  # components alone (no cuts): none is two
+
+
 def test_a_wide_digit_is_not_cut_in_two(mnist_sample, cnn):
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     right = 0

@@ -232,9 +232,11 @@ def test_source_strings_of_odd_digits_are_one_line(spec):
 # 11. the smaller ones
 
 
-@pytest.mark.parametrize("delay", [0.15, 0.25, 0.4, 0.7, 1.0, 1.5])
+@pytest.mark.parametrize("delay", [0.3, 0.4, 0.7, 1.0, 1.5])
 def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
-    """From the first imports (~0.1-0.3 s: a traceback before) through the model's load to the loop."""
+    """From the first imports through the model's load to the loop. Earlier (the first ~0.1-0.2 s,
+    longer on a busy machine) the interpreter itself is starting and prints its own traceback:
+    a delay there made this test fail about one run in five under load."""
     proc = popen_cli("--no-gui", "--source", "demo", "--output", str(tmp_path / "out.jsonl"))
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)

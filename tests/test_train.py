@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT
 
-from live_digits import augment, datasets, explain, model
+from live_digits import augment, catalog, datasets, explain, model
 
 
 @pytest.mark.parametrize("members, val_per_class, filmed", [(1, 5, 1), (2, 5, 0), (2, 0, 0)])
@@ -107,7 +107,7 @@ def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_
     loaded = model.load(tmp_path / "dense.json")
     probs = loaded.predict(np.zeros((3, 28, 28), np.float32))
     assert loaded.knows_not_a_digit and probs.shape == (3, 10) and (probs.sum(1) <= 1 + 1e-5).all()
-    assert not model.load("cnn").knows_not_a_digit
+    assert model.load("cnn").knows_not_a_digit and not model.load("dense").knows_not_a_digit
 
 
 def train_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
@@ -203,7 +203,7 @@ def test_bad_mnist_files_are_refused_before_training(tmp_path, kind, fragment):
     ],
 )
 def test_bad_training_settings_are_refused_before_training(tmp_path, args, fragment):
-    args = [a.replace("{shipped}", str(model.shipped_dir())) for a in args]
+    args = [a.replace("{shipped}", str(catalog.shipped_dir())) for a in args]
     proc = train_cli("--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--out", str(tmp_path), *args)
     assert_one_line(proc, fragment)
     assert not list(tmp_path.glob("dense.*"))
