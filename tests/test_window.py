@@ -189,18 +189,20 @@ def test_a_second_save_never_overwrites_the_first(xvfb, clip, tmp_path):
 
 def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path):
     path, info = clip
-    log, samples, blocker = tmp_path / "log.jsonl", tmp_path / "samples", tmp_path / "file"
+    samples, blocker = tmp_path / "samples", tmp_path / "file"
     blocker.write_text("not a folder")
-    for samples_dir in (samples, blocker / "sub"):
+    for run, samples_dir in enumerate((samples, blocker / "sub")):
+        log = tmp_path / f"log{run}.jsonl"  # its own: an earlier run's lines would satisfy the waits below
         proc = launch(
             xvfb, "--source", str(path), "--samples-dir", str(samples_dir), "--output", str(log), cwd=tmp_path
         )
         try:
             window = find_window(xvfb)
-            wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
+            shown = lambda log=log: any(r["digit"] == info["label"] for r in read_log(log))  # noqa: E731
+            wait_for(shown, 30, "the digit to be shown")
             xdotool(xvfb, "key", "--window", window, str(info["label"]))
             xdotool(xvfb, "key", "--window", window, "m")
-            wait_for(lambda: "number" in read_log(log)[-1], 10, "number mode")
+            wait_for(lambda log=log: "number" in read_log(log)[-1], 10, "number mode")
             out, err = stop_with_key(xvfb, window, proc, "Escape")
         finally:
             if proc.poll() is None:
