@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_digits import catalog
 from live_digits import model as model_files
 
 log = logging.getLogger(__name__)
@@ -152,11 +153,19 @@ class ExplainModel:
 
 def explain_path(spec: str | Path) -> Path | None:
     """The explanation model beside a model (`dense`, `cnn` or a path), from its metadata's
-    `files` entry; None if the model has none (an ensemble, or one trained before it existed)."""
-    meta_path = model_files.resolve(spec)
-    name = model_files.read_metadata(meta_path).get("files", {}).get("explain")
+    `files` entry; None if the model has none (an ensemble, or one trained before it existed),
+    or if it is damaged (its SHA-256 differs from the metadata's): no view beats a wrong one."""
+    meta_path = catalog.resolve(spec)
+    meta = model_files.read_metadata(meta_path)
+    name = meta.get("files", {}).get("explain")
     path = meta_path.parent / name if name else None
-    return path if path is not None and path.exists() else None
+    if path is None or not path.exists():
+        return None
+    expected = meta.get("sha256", {}).get("explain")
+    if expected is not None and model_files.file_sha256(path) != expected:
+        log.warning("explanation model %s is damaged (its SHA-256 differs from %s)", path, meta_path.name)
+        return None
+    return path
 
 
 @dataclass

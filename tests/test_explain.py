@@ -135,3 +135,14 @@ def test_a_missing_explanation_model_is_reported_not_raised(tmp_path, rendered_i
         assert explainer.latest() is None and "no explanation model" in explainer.error
     finally:
         explainer.close()
+
+
+def test_a_damaged_explanation_model_is_not_used(tmp_path):
+    """Its checksum is in the model's metadata: a flipped byte means no view, not a wrong one."""
+    for path in (MODELS).glob("cnn.*"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert explain.explain_path(tmp_path / "cnn.json") == tmp_path / "cnn.explain.tflite"
+    damaged = bytearray((tmp_path / "cnn.explain.tflite").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (tmp_path / "cnn.explain.tflite").write_bytes(bytes(damaged))
+    assert explain.explain_path(tmp_path / "cnn.json") is None
