@@ -30,8 +30,9 @@ from live_digits.preprocess import Rect
 NO_PROBS = np.zeros(10, np.float32)
 SWAP_FRAMES = 2  # a new digit replaces the shown one after this many sure frames in a row ...
 SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of another digit
-SPLIT_SURE = 0.9  # touching digits are read apart only if every part of the cut reads this surely ...
-SPLIT_MARGIN = 0.0  # ... and this much more surely than the whole piece
+SPLIT_SURE = (
+    0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
+)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
 
@@ -141,7 +142,7 @@ def read_touching(digits: list[preprocess.Digit], probs: np.ndarray) -> tuple[li
     """
     rects, rows, k = [], [], len(digits)
     for digit, whole in zip(digits, probs, strict=False):
-        best, sure = None, max(SPLIT_SURE, float(whole.max()) + SPLIT_MARGIN)
+        best, sure = None, max(SPLIT_SURE, float(whole.max()))
         for way in digit.splits:
             parts = probs[k : k + len(way)]
             k += len(way)

@@ -25,3 +25,13 @@ def select(labels: np.ndarray, group: np.ndarray, n_labels: int) -> np.ndarray:
     lut = np.zeros(n_labels, np.uint8)
     lut[group] = 255
     return np.take(lut, labels)
+
+
+def reached(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """uint8 mask like `mask`, 255 on its 8-connected components that hold a pixel of `seeds`
+    (both uint8 (H, W), nonzero = set): what a seed reaches through `mask`."""
+    n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=label_type(mask.shape))
+    lut = np.zeros(n, np.uint8)
+    lut[labels[seeds > 0]] = 255
+    lut[0] = 0
+    return np.take(lut, labels)

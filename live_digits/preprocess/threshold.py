@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from live_digits.preprocess.labels import label_type
+from live_digits.preprocess.labels import label_type, reached
 
 # Automatic threshold: ink is at least this much darker than the local paper ...
 AUTO_MIN_CONTRAST = 0.12
@@ -173,12 +173,8 @@ def _drop_desk_rim(mask: np.ndarray, off_paper: np.ndarray) -> np.ndarray:
     is not paper. Ink that touches it is dropped whole; a stroke on the sheet does not touch
     the desk (one that runs off the sheet is lost with the rim).
     """
-    n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=label_type(mask.shape))
     beside = cv2.dilate(off_paper, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
-    lut = np.full(n, 255, np.uint8)
-    lut[0] = 0
-    lut[np.unique(labels[(beside > 0) & (mask > 0)])] = 0
-    return np.take(lut, labels)
+    return cv2.subtract(mask, reached(mask, beside))
 
 
 def _off_paper(background: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
@@ -206,8 +202,4 @@ def grow_into_faint_ink(mask: np.ndarray, darkness: np.ndarray, per_pixel: np.nd
     """Hysteresis: add to `mask` the pixels darker than `fraction` of their threshold that are
     8-connected to it (a blurred or faint stretch of a stroke), as Canny does with edges."""
     faint = cv2.compare(darkness, (per_pixel * np.float32(fraction)).astype(np.uint8), cv2.CMP_GT)
-    n, labels = cv2.connectedComponents(faint, connectivity=8, ltype=label_type(faint.shape))
-    lut = np.zeros(n, np.uint8)
-    lut[labels[mask > 0]] = 255  # every region of faint pixels that holds some ink
-    lut[0] = 0
-    return np.take(lut, labels)
+    return reached(faint, mask)  # every region of faint pixels that holds some ink
