@@ -11,17 +11,22 @@ from conftest import DATA, ROOT
 from live_digits import augment, catalog, datasets, explain, model
 
 
+def train_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "live_digits.train_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
 @pytest.mark.parametrize("members, val_per_class, filmed", [(1, 5, 1), (2, 5, 0), (2, 0, 0)])
 def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, val_per_class, filmed):
     args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
     args += ["--members", str(members), "--val-per-class", str(val_per_class), "--filmed", str(filmed)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    proc = train_cli(*args, "--out", str(tmp_path), timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = json.loads((tmp_path / "dense.json").read_text())
     assert meta["input"] == model.INPUT_CONTRACT and meta["training"]["command"].startswith("live-digits-train --mnist")
@@ -50,9 +55,7 @@ def test_training_writes_a_loadable_model_with_its_metadata(tmp_path, members, v
     [(["--members", "0"], "--members"), (["--filmed", "-1"], "--filmed"), (["--arch", "rnn"], "--arch")],
 )
 def test_bad_training_arguments_give_one_line_and_a_hint(args, fragment):
-    proc = subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    proc = train_cli(*args, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert lines[0].startswith("live-digits-train: error: ") and fragment in lines[0] and "(hint: " in lines[0]
@@ -93,14 +96,7 @@ def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_
     assert inputs.shape == (50, 28, 28) and inputs.dtype == np.float32 and 0 <= inputs.min() and inputs.max() <= 1
     assert (inputs.reshape(50, -1).max(1) > 0.5).all()  # every one has ink
     args = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "2", "--copies", "1"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args, "--not-digits", "0.3", "--val-per-class", "5"]
-        + ["--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    proc = train_cli(*args, "--not-digits", "0.3", "--val-per-class", "5", "--out", str(tmp_path), timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     meta = json.loads((tmp_path / "dense.json").read_text())
     assert meta["classes"] == 11 and meta["training"]["not_digit_share"] == 0.3
@@ -108,17 +104,6 @@ def test_a_model_trained_with_no_digit_inputs_knows_a_fragment_from_a_digit(tmp_
     probs = loaded.predict(np.zeros((3, 28, 28), np.float32))
     assert loaded.knows_not_a_digit and probs.shape == (3, 10) and (probs.sum(1) <= 1 + 1e-5).all()
     assert model.load("cnn").knows_not_a_digit and not model.load("dense").knows_not_a_digit
-
-
-def train_cli(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "live_digits.train_cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        **kwargs,
-    )
 
 
 def assert_one_line(proc, *fragments):
