@@ -165,8 +165,8 @@ def test_number_mode_keeps_faint_ink_that_touches_the_ink():
     gray = np.full((200, 400), 200, np.uint8)
     for x in (60, 180):
         cv2.line(gray, (x, 40), (x, 95), 30, 6)
-    cv2.line(gray, (60, 95), (60, 160), 135, 3)  # the first stroke goes on, faintly
-    cv2.line(gray, (300, 40), (300, 160), 135, 3)  # as faint, touching nothing
+    cv2.line(gray, (60, 95), (60, 160), 160, 3)  # the first stroke goes on, faintly
+    cv2.line(gray, (300, 40), (300, 160), 160, 3)  # as faint, touching nothing
     plain, _ = preprocess.threshold_ink(gray)
     grown, _ = preprocess.threshold_ink(gray, hysteresis=threshold.NUMBER_HYSTERESIS)
     assert plain[130, 60] == 0 and grown[130, 60] == 255

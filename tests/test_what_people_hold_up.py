@@ -78,3 +78,18 @@ def test_a_sheet_edge_the_desk_and_a_hand_in_the_box_are_not_digits():
     frame = paper_frame()  # a hand coming into the box from below
     cv2.ellipse(frame, (330, 400), (80, 120), 10, 0, 360, (110, 140, 190), -1)
     assert preprocess.read_box(frame, BOX)[3] == []
+
+
+@pytest.mark.parametrize(("desk", "card"), [(30, 150), (25, 130), (20, 110), (28, 140)])
+def test_a_thin_pale_stroke_on_a_card_beside_a_dark_desk_is_ink(desk, card):
+    """The desk is far "darker than the paper" and would set the ink level above a pale pen line
+    (ink 30% darker than the card) in a dim room: the line must still be ink and the digit found."""
+    frame = paper_frame(desk)
+    frame[120:400, 230:450] = card  # the card's right edge and the desk beyond it lie in the box
+    stroke = np.zeros((480, 640), np.uint8)
+    cv2.putText(stroke, "5", (270, 330), cv2.FONT_HERSHEY_SIMPLEX, 6, 255, 2, cv2.LINE_AA)
+    frame[stroke > 0] = int(0.7 * card)
+    frame = cv2.GaussianBlur(frame, (3, 3), 0)
+    box, mask, _, digits = preprocess.read_box(frame, BOX)
+    assert np.count_nonzero(mask[stroke[box.slices()] > 128]) > 0.5 * np.count_nonzero(stroke[box.slices()] > 128)
+    assert len(digits) == 1 and digits[0].rect.h > 100

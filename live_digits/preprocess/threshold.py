@@ -14,8 +14,10 @@ from live_digits.preprocess.labels import label_type, reached
 AUTO_MIN_CONTRAST = 0.12
 # ... and this many noise standard deviations darker (dim, noisy frames) ...
 AUTO_NOISE_SIGMAS = 4.0
-# ... and Otsu's level is never asked to be more than this.
-AUTO_MAX_CONTRAST = 0.5
+# ... and Otsu's level is never asked to be more than this: a desk or a sleeve in the box is
+# far "darker than the paper" and pulls Otsu's split above a pale pen line (0.5 lost thin
+# strokes on small sheets; 0.25 was the best of 0.2-0.5 on the development clips).
+AUTO_MAX_CONTRAST = 0.25
 # A hollow stroke's inside (quarter-resolution pixels) is at least HOLLOW_CONTRAST darker
 # than the brightest paper HOLLOW_REACH around it (about 60 px in the frame, beyond the
 # widest marker), which a shadow across the paper is not; its outline is HOLLOW_RING wide.
