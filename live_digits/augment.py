@@ -18,7 +18,7 @@ import os
 import cv2
 import numpy as np
 
-from live_digits import datasets, preprocess, synth
+from live_digits import datasets, preprocess, sequence, synth
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +222,90 @@ def _number_groups(n: int, rng: np.random.Generator) -> list[list[int]]:
         groups.append(order[:size])
         order = order[size:]
     return groups
+
+
+LINE_FRAME = (640, 480)  # numbers are filmed whole: the desk and small sheets need the full view
+LINE_FRAMES_PER_SCENE = 3  # frames of one held sheet (shake, noise, exposure differ); a scene costs most
+LINE_STYLE_SHARE = 0.25  # of the 1s, 4s and 7s, drawn in a synth style
+LINE_CLASSIC_SHARE = 0.15  # scenes drawn in the classic (narrower) conditions
+LINE_END_SLACK = 0.35  # of the shortest digit's height: how far the pieces' ends may be from the ink's
+
+
+def filmed_lines(
+    x: np.ndarray, y: np.ndarray, scenes: int, seed: int, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers of 1-6 digits of `x` (uint8 (N, 28, 28), labels `y`) filmed by the rendered webcam
+    and read by number mode's live path into line images (`sequence.line_input`).
+
+    Returns (lines float32 (M, LINE_HEIGHT, LINE_WIDTH), labels int32 (M, 6) padded with -1,
+    lengths int32 (M,)). A frame whose pieces do not reach both ends of the number's ink (the
+    segmenter lost its first or last digit) is left out: its label would name ink it cannot see.
+    """
+    streams = np.random.SeedSequence(seed).spawn(max(1, workers or os.cpu_count() or 1))
+    share = [scenes // len(streams) + (k < scenes % len(streams)) for k in range(len(streams))]
+    tasks = [(x, y, n, stream) for n, stream in zip(share, streams, strict=True) if n]
+    log.info("filming %d number scenes on %d process(es)", scenes, len(tasks))
+    if len(tasks) <= 1:
+        parts = [_film_lines(task) for task in tasks]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(len(tasks), mp_context=context) as pool:
+            parts = list(pool.map(_film_lines, tasks))
+    empty = _film_lines((x, y, 0, streams[0]))  # right shapes and dtypes when nothing was filmed
+    return tuple(np.concatenate([e] + [p[k] for p in parts]) for k, e in enumerate(empty))
+
+
+MAX_LINE_DIGITS = 6
+
+
+def _film_lines(task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One worker's share of `filmed_lines`."""
+    x, y, scenes, stream = task
+    cv2.setNumThreads(1)
+    rng = np.random.default_rng(stream)
+    by_class = [np.flatnonzero(y == d) for d in range(10)]
+    styled = {label: name for name, label in synth.STYLES.items()}
+    lines, labels, lengths = [], [], []
+    for _ in range(scenes):
+        classic = rng.random() < LINE_CLASSIC_SHARE
+        count = 1 if rng.random() < 0.1 else int(rng.integers(2, 5 if classic else MAX_LINE_DIGITS + 1))
+        digits = rng.integers(0, 10, count)
+        if classic:
+            cond = synth.random_conditions(rng, synth.CLASSIC_RATES)
+        else:
+            cond = synth.random_number_conditions(rng)
+        images = [
+            synth.style_digit(styled[d], rng)
+            if d in styled and not classic and rng.random() < LINE_STYLE_SHARE
+            else x[rng.choice(by_class[d])]
+            for d in digits
+        ]
+        clip = synth.render_clip(images, cond, LINE_FRAMES_PER_SCENE, rng, LINE_FRAME, preprocess.NUMBER_BOX)
+        for frame in clip.frames:
+            _, mask, _, found = preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)
+            rects = [d.rect for d in found]
+            if not rects or not _spans_the_number(rects, clip.layout, mask.shape[1]):
+                continue
+            line, _ = sequence.line_input(mask, rects)
+            lines.append(line)
+            labels.append(list(digits) + [-1] * (MAX_LINE_DIGITS - count))
+            lengths.append(count)
+    return (
+        np.asarray(lines, np.float32).reshape(-1, sequence.LINE_HEIGHT, sequence.LINE_WIDTH),
+        np.asarray(labels, np.int32).reshape(-1, MAX_LINE_DIGITS),
+        np.asarray(lengths, np.int32),
+    )
+
+
+def _spans_the_number(rects, layout: synth.Layout, box_width: int) -> bool:
+    """Whether the pieces span the number's ink from end to end, within a slack, without a gap
+    wider than the number's widest (a digit lost in the middle)."""
+    left_ink, _, right_margin, _ = layout.box_margins
+    slack = LINE_END_SLACK * min(layout.digit_heights)
+    left = max(0.0, left_ink)
+    right = box_width - max(0.0, right_margin)
+    if abs(min(r.x for r in rects) - left) > slack or abs(max(r.x + r.w for r in rects) - right) > slack:
+        return False
+    ordered = sorted(rects, key=lambda r: r.x)
+    widest = max(layout.gaps, default=0) + slack
+    return all(b.x - (a.x + a.w) <= widest for a, b in zip(ordered, ordered[1:], strict=False))

@@ -238,3 +238,22 @@ def test_a_disk_filling_up_while_saving_leaves_the_previous_model_whole(tmp_path
     assert "Traceback" not in proc.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     model.load(tmp_path / "dense.json")  # still the shipped model, checksums and all
+
+
+def test_training_the_line_reader_writes_one_number_mode_loads(tmp_path):
+    """scripts/train_lines.py end to end on the fixture: numbers filmed, a CTC fit, files the loader takes."""
+    proc = subprocess.run(
+        [sys.executable, "scripts/train_lines.py", "--mnist", str(DATA / "mnist_sample.npz"), "--scenes", "24"]
+        + ["--val-scenes", "6", "--epochs", "1", "--val-per-class", "5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((tmp_path / f"{catalog.LINE_READER}.json").read_text())
+    assert meta["kind"] == "line-reader" and meta["input"] == model.LINE_CONTRACT
+    assert meta["training"]["lines"] > 24 and meta["training"]["best_epoch"] == 1
+    read_line = model.load_line_reader(tmp_path)
+    steps = read_line(np.zeros((1, *model.LINE_CONTRACT["shape"]), np.float32))
+    assert steps.shape == (1, 48, 11) and np.allclose(steps.sum(-1), 1, atol=1e-4)
