@@ -14,6 +14,7 @@ from pathlib import Path
 from live_digits.errors import UserError
 
 SHIPPED = ("dense", "cnn")
+LINE_READER = "lines"  # number mode's line reader, shipped beside them: no digit model, so not listed
 MODEL_SUFFIXES = (".json", ".tflite", ".keras")
 
 
@@ -81,6 +82,8 @@ def installed(user_models: Path | None = None) -> list[Installed]:
         if folder is None or not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.json")):
+            if where == "shipped" and path.stem == LINE_READER:
+                continue
             found.append(Installed(path.stem, where, path, _accuracy_line(path), hidden=path.stem in names))
             names.add(path.stem)
     return found

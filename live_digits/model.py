@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from live_digits.catalog import resolve
+from live_digits.catalog import LINE_READER, resolve, shipped_dir
 from live_digits.errors import UserError
 from live_digits.native import quiet_stderr
+from live_digits.sequence import LINE_HEIGHT, LINE_WIDTH
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ INPUT_CONTRACT = {
     "scale": [0.0, 1.0],
     "polarity": "white-on-black",
     "normalisation": "bbox-20x20-com-28x28",
+}
+# ... and what number mode's line reader takes: `sequence.line_input`'s line image.
+LINE_CONTRACT = {
+    "shape": [LINE_HEIGHT, LINE_WIDTH],
+    "dtype": "float32",
+    "scale": [0.0, 1.0],
+    "polarity": "white-on-black",
+    "normalisation": "pieces-in-place-height-28-left",
 }
 CHECKED_KEYS = ("shape", "scale", "polarity")
 FILE_ROLES = ("tflite", "keras")  # metadata "files" and "sha256" keys
@@ -58,6 +67,8 @@ class Model:
     metadata: dict
     runtime: str
     _predict: object = field(repr=False)
+    # number mode's line reader (`sequence`): float32 (N, 32, 192) -> (N, 48, 11); None: cut touching digits
+    read_line: object = field(default=None, repr=False)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
@@ -73,9 +84,9 @@ class Model:
         return self.metadata.get("classes") == NOT_A_DIGIT + 1
 
 
-def read_metadata(path: Path) -> dict:
-    """Read and check NAME.json: it must describe an input the live preprocessing produces,
-    and the model files it lists must be the ones it was written with (their SHA-256)."""
+def read_metadata(path: Path, expected: dict = INPUT_CONTRACT) -> dict:
+    """Read and check NAME.json: it must describe an input the live preprocessing produces
+    (`expected`), and the model files it lists must be the ones it was written with (their SHA-256)."""
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -83,7 +94,7 @@ def read_metadata(path: Path) -> dict:
     _check_types(meta, path)
     contract = meta.get("input", {})
     for key in CHECKED_KEYS:
-        want = INPUT_CONTRACT[key]
+        want = expected[key]
         if contract.get(key) != want:
             raise UserError(
                 f"model {path.name} expects input {key}={contract.get(key)!r}, live-digits gives {want!r}",
@@ -152,9 +163,24 @@ def load(spec: str | Path, user_models: Path | None = None, runtime: str = "auto
         predict = _keras_predictor(keras_file)
     else:
         raise ValueError(f"unknown runtime {runtime!r}")
-    model = Model(meta.get("name", meta_path.stem), meta, runtime, predict)
+    model = Model(meta.get("name", meta_path.stem), meta, runtime, predict, load_line_reader())
     _check_outputs(model, meta_path)
     return model
+
+
+def load_line_reader(folder: Path | None = None):
+    """Number mode's shipped line reader (LINE_READER.json in `folder`, default the shipped
+    models) as a predictor, or None if it is not there or is damaged (with a warning):
+    number mode then reads the digits one by one and cuts touching ones itself."""
+    meta_path = (folder or shipped_dir()) / f"{LINE_READER}.json"
+    if not meta_path.exists():
+        return None
+    try:
+        meta = read_metadata(meta_path, LINE_CONTRACT)
+        return _litert_predictor(files_of(meta_path, meta)[0], LINE_CONTRACT["shape"])
+    except UserError as exc:
+        log.warning("%s: number mode reads digits one by one", exc)
+        return None
 
 
 def _check_outputs(model: Model, path: Path) -> None:
@@ -185,9 +211,8 @@ def _probe_digits() -> tuple[np.ndarray, np.ndarray]:
         return datasets.mnist_to_inputs(data["images"]), data["labels"]
 
 
-def _check_input(shape, dtype, path: Path) -> None:
-    """The model must take float32 (N, 28, 28): what the live preprocessing gives."""
-    want = INPUT_CONTRACT["shape"]
+def _check_input(shape, dtype, path: Path, want: list[int]) -> None:
+    """The model must take float32 (N, *want): what the live preprocessing gives."""
     if [int(v) for v in list(shape)[1:]] != want or np.dtype(dtype) != np.float32:
         raise UserError(
             f"model file {path} takes {np.dtype(dtype).name} input of shape {[int(v) for v in list(shape)[1:]]}, "
@@ -207,7 +232,7 @@ def _interpreter_class():
     return Interpreter
 
 
-def _litert_predictor(path: Path):
+def _litert_predictor(path: Path, shape: list[int] = INPUT_CONTRACT["shape"]):
     if not path.exists():
         raise UserError(f"model file not found: {path}", "retrain with live-digits-train or restore models/")
     Interpreter = _interpreter_class()  # noqa: N806
@@ -219,7 +244,7 @@ def _litert_predictor(path: Path):
         first = (str(exc).splitlines() or [exc.__class__.__name__])[0][:80]
         raise UserError(f"model file {path} is corrupt ({first})", RESTORE) from exc
     details = interpreter.get_input_details()[0]
-    _check_input(details["shape"], details["dtype"], path)
+    _check_input(details["shape"], details["dtype"], path, shape)
     inp = details["index"]
     out = interpreter.get_output_details()[0]["index"]
     state = {"batch": 0}
@@ -254,6 +279,6 @@ def _keras_predictor(path: Path):
             net = keras.models.load_model(path, compile=False)
     except Exception as exc:  # keras raises many types for a damaged zip/h5
         raise UserError(f"model file {path} is corrupt ({exc.__class__.__name__})", RESTORE) from exc
-    _check_input(net.inputs[0].shape, net.inputs[0].dtype, path)
+    _check_input(net.inputs[0].shape, net.inputs[0].dtype, path, INPUT_CONTRACT["shape"])
     call = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
     return lambda batch: call(batch).numpy()

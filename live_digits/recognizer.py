@@ -18,6 +18,8 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from live_digits import preprocess
 from live_digits.preprocess import Rect
+from live_digits.sequence import read_line
 
 NO_PROBS = np.zeros(10, np.float32)
 SWAP_FRAMES = 2  # a new digit replaces the shown one after this many sure frames in a row ...
@@ -33,6 +36,7 @@ SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of a
 SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
+LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
 
@@ -48,6 +52,7 @@ class Settings:
     min_confidence: float = 0.55  # combined confidence needed to show a digit (calibrated: docs/accuracy.md)
     multi: bool = False  # read every digit in the box as a number
     cut_touching: bool = True  # number mode: let a not-a-digit-aware model cut touching digits apart
+    read_lines: bool = True  # number mode: read touching digits with the line reader, if one is loaded
     scale_box: bool = True  # grow the boxes with frames taller than 480 lines (off: a box chosen with --box)
 
     def box_for(self, multi: bool, frame_height: int = REFERENCE_HEIGHT) -> tuple[int, int]:
@@ -124,28 +129,50 @@ class Result:
         return out
 
 
-def model_batch(digits: list[preprocess.Digit]) -> np.ndarray:
-    """float32 (M, 28, 28): every digit's input, then the parts of the ways to cut those that may be touching digits."""
-    images = [d.image for d in digits] + [part.image for d in digits for way in d.splits for part in way]
+def model_batch(digits: list[preprocess.Digit], cuts: bool = True) -> np.ndarray:
+    """float32 (M, 28, 28): every digit's input, then (`cuts`) the parts of the ways to cut
+    those that may be touching digits."""
+    parts = [part.image for d in digits for way in d.splits for part in way] if cuts else []
+    images = [d.image for d in digits] + parts
     return np.stack(images) if images else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
 
 
-def read_touching(digits: list[preprocess.Digit], probs: np.ndarray) -> tuple[list[Rect], np.ndarray]:
+def read_touching(
+    digits: list[preprocess.Digit],
+    probs: np.ndarray,
+    cuts: bool = True,
+    line_reader=None,
+    mask: np.ndarray | None = None,
+    mask_scale: float = 1.0,
+) -> tuple[list[Rect], np.ndarray]:
     """Each piece read as one digit, or as the touching digits it may be.
 
-    A piece is read as the parts of its best way to cut it (the way whose least sure part is
-    surest) when every part reads at least SPLIT_SURE and more surely than the whole. This
-    needs a classifier that knows "not one digit": to it, touching digits and part of a
-    digit are that, so the whole of a touching pair and the halves of a wide 0 read unsure.
-    `probs` (M, 10) answers `model_batch(digits)`. Returns the digits' rects (in the mask)
-    and probabilities (K, 10), left to right.
+    With a line reader (`sequence`; `mask` is the box's), a piece wide enough to be touching
+    digits (one with `splits`) is first read alone as a line: if it reads two digits or more,
+    each at least LINE_SURE, those are taken, with boxes on their own ink. Otherwise the piece
+    is read as the parts of its best way to cut it (the way whose least sure part is surest)
+    when every part reads at least SPLIT_SURE and more surely than the whole. This needs a
+    classifier that knows "not one digit": to it, touching digits and part of a digit are
+    that, so the whole of a touching pair and the halves of a wide 0 read unsure.
+    `probs` (M, 10) answers `model_batch(digits, cuts)`; without `cuts` no piece is cut.
+    `mask_scale`: digit rects are in pixels this many times the mask's (a grown HD box).
+    Returns the digits' rects (in the mask) and probabilities (K, 10), left to right.
     """
     rects, rows, k = [], [], len(digits)
     for digit, whole in zip(digits, probs, strict=False):
-        best, sure = None, max(SPLIT_SURE, float(whole.max()))
-        for way in digit.splits:
-            parts = probs[k : k + len(way)]
-            k += len(way)
+        ways = probs[k : k + sum(len(way) for way in digit.splits)] if cuts else probs[:0]
+        k += len(ways)
+        if digit.splits and line_reader is not None:
+            found, read = read_line(line_reader, mask, [_scaled_rect(digit.rect, 1 / mask_scale)])
+            found = [_scaled_rect(r, mask_scale) for r in found]
+            if len(found) >= 2 and read.max(axis=1).min() >= LINE_SURE:
+                rects += _boxes_of(digit, ways, read.argmax(axis=1)) if cuts else found
+                rows += list(read)
+                continue
+        best, sure, at = None, max(SPLIT_SURE, float(whole.max())), 0
+        for way in digit.splits if cuts else ():
+            parts = ways[at : at + len(way)]
+            at += len(way)
             if parts.max(axis=1).min() > sure:
                 best, sure = (way, parts), float(parts.max(axis=1).min())
         if best is None:
@@ -157,11 +184,33 @@ def read_touching(digits: list[preprocess.Digit], probs: np.ndarray) -> tuple[li
     return rects, np.array(rows, np.float32).reshape(-1, 10)
 
 
+def _boxes_of(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray) -> list[Rect]:
+    """Boxes for the digits `read` (K,) in a piece: the parts of its way to cut it into K that
+    the classifier (`ways`: its parts' probabilities) finds most like those digits; without
+    such a way, K equal slices of the piece."""
+    best, score, at = None, -np.inf, 0
+    for way in digit.splits:
+        parts = ways[at : at + len(way)]
+        at += len(way)
+        if len(way) == len(read):
+            fit = float(np.log(parts[np.arange(len(read)), read] + 1e-6).sum())
+            if fit > score:
+                best, score = way, fit
+    if best is not None:
+        return [part.rect for part in best]
+    r, k = digit.rect, len(read)
+    edges = [r.x + round(i * r.w / k) for i in range(k + 1)]
+    return [Rect(a, r.y, max(1, b - a), r.h) for a, b in itertools.pairwise(edges)]
+
+
 def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
     """The digit (and its parts) with its rect in pixels `scale` times larger."""
-    rect = Rect(*(round(v * scale) for v in dataclasses.astuple(digit.rect)))
     splits = tuple(tuple(_scaled(part, scale) for part in way) for way in digit.splits)
-    return dataclasses.replace(digit, rect=rect, splits=splits)
+    return dataclasses.replace(digit, rect=_scaled_rect(digit.rect, scale), splits=splits)
+
+
+def _scaled_rect(rect: Rect, scale: float) -> Rect:
+    return Rect(*(round(v * scale) for v in dataclasses.astuple(rect))) if scale != 1 else rect
 
 
 def vote(
@@ -208,7 +257,7 @@ class Recognizer:
         self._history: collections.deque = collections.deque(maxlen=settings.window)
         self.overlap = overlap
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None  # started on first use
-        self._pending = None  # overlap: (future probs, digits, box) of the previous frame
+        self._pending = None  # overlap: (future reading, box) of the previous frame
 
     def reset(self) -> None:
         self._history.clear()
@@ -247,19 +296,27 @@ class Recognizer:
         self.frames += 1
         if self.model is None:
             return result
-        if not (self.settings.cut_touching and self.model.knows_not_a_digit):  # without it, halves read too surely
-            digits = [dataclasses.replace(d, splits=()) if d.splits else d for d in digits]
-        batch = model_batch(digits)
+        cuts = self.settings.cut_touching and self.model.knows_not_a_digit  # without it, halves read too surely
+        line_reader = self.model.read_line if self.multi and self.settings.read_lines else None
+        infer = functools.partial(self._classify, digits, mask, box.w / max(1, mask.shape[1]), cuts, line_reader)
         if not self.overlap:
-            self._combine(result, digits, self.model.predict(batch), box)
+            self._combine(result, infer(), box)
             return result
         if self._worker is None:
             self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="live-digits-model")
-        previous, self._pending = self._pending, (self._worker.submit(self.model.predict, batch), digits, box)
+        previous, self._pending = self._pending, (self._worker.submit(infer), box)
         if previous is not None:
-            future, previous_digits, previous_box = previous
-            self._combine(result, previous_digits, future.result(), previous_box)
+            future, previous_box = previous
+            self._combine(result, future.result(), previous_box)
         return result
+
+    def _classify(self, digits: list[preprocess.Digit], mask: np.ndarray, mask_scale: float, cuts: bool, line_reader):
+        """Classify each digit: (N, 10) probabilities; for a number, (rects, rows), with the
+        pieces that may be touching digits read apart (`read_touching`)."""
+        probs = self.model.predict(model_batch(digits, cuts and self.multi))
+        if not self.multi:
+            return probs
+        return read_touching(digits, probs, cuts, line_reader, mask, mask_scale)
 
     def _read(self, frame: np.ndarray, threshold: int) -> tuple[Rect, np.ndarray, float, list[preprocess.Digit]]:
         """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.
@@ -279,24 +336,24 @@ class Recognizer:
         _, mask, level, digits = preprocess.read_box(crop, small, threshold, self.multi)
         return box, mask, level, [_scaled(d, scale) for d in digits]
 
-    def _combine(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
+    def _combine(self, result: Result, read, box: Rect) -> None:
         if self.multi:
-            self._combine_multi(result, digits, probs, box)
+            self._combine_multi(result, *read, box)
         else:
-            self._combine_single(result, probs)
+            self._combine_single(result, read)
 
     def _combine_single(self, result: Result, probs: np.ndarray) -> None:
         self._history.append(probs[0] if len(probs) else NO_PROBS)
         result.probs, result.digit = vote(self._history, self.settings.min_confidence, self._history.maxlen)
         result.confidence = float(result.probs.max())
 
-    def _combine_multi(self, result: Result, digits, probs: np.ndarray, box: Rect) -> None:
+    def _combine_multi(self, result: Result, found: list[Rect], probs: np.ndarray, box: Rect) -> None:
         """Average each digit position over the recent frames that saw the most common count.
 
+        `found`: the frame's digits' rects in the box, left to right; `probs` float32 (K, 10).
         A frame where a faint digit drops out (or a speck adds one) is outvoted, so the
         number does not flicker; the boxes drawn are those of the latest frame with that count.
         """
-        found, probs = read_touching(digits, probs)
         rects = [Rect(box.x + r.x, box.y + r.y, r.w, r.h) for r in found]
         self._history.append((probs, rects))
         counts = collections.Counter(len(p) for p, _ in self._history if len(p))

@@ -135,6 +135,7 @@ def clip_settings(item: dict, args: argparse.Namespace, **changes) -> Settings:
         min_confidence=args.min_confidence,
         multi=item["kind"] == "multi",
         cut_touching=not args.no_cuts,
+        read_lines=not args.no_lines,
     )
     return dataclasses.replace(settings, **changes)
 
@@ -437,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true", help="sweep --min-confidence (train-split clips only)")
     p.add_argument("--no-classic", action="store_true", help="skip the classic-loop baseline")
     p.add_argument("--no-cuts", action="store_true", help="number mode: components only, no cuts of touching digits")
+    p.add_argument("--no-lines", action="store_true", help="number mode: read digit by digit, not with the line reader")
     p.add_argument("--failures", type=Path, help="save the last frame's mask/input of failing clips here")
     p.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     return p

@@ -46,3 +46,25 @@ def test_shipped_model_metadata_records_each_files_checksum(name):
     meta = json.loads((ROOT / "models" / f"{name}.json").read_text())
     for role in ("tflite", "keras"):
         assert meta["sha256"][role] == model.file_sha256(ROOT / "models" / meta["files"][role])
+
+
+def test_the_shipped_line_reader_is_loaded_with_every_model_and_is_no_digit_model():
+    meta = json.loads((ROOT / "models" / f"{catalog.LINE_READER}.json").read_text())
+    assert meta["input"] == model.LINE_CONTRACT and meta["kind"] == "line-reader"
+    for role in ("tflite", "keras"):
+        assert meta["sha256"][role] == model.file_sha256(ROOT / "models" / f"{catalog.LINE_READER}.{role}")
+    for name in catalog.SHIPPED:
+        assert model.load(name).read_line is not None
+    assert catalog.LINE_READER not in [m.name for m in catalog.installed()]
+
+
+def test_a_damaged_line_reader_is_not_used(tmp_path, caplog):
+    """Number mode then reads digit by digit: a warning, no crash, no confidently wrong numbers."""
+    for role in ("json", "tflite", "keras"):
+        data = (ROOT / "models" / f"{catalog.LINE_READER}.{role}").read_bytes()
+        if role == "tflite":
+            data = data[:4000] + bytes([data[4000] ^ 0xFF]) + data[4001:]
+        (tmp_path / f"{catalog.LINE_READER}.{role}").write_bytes(data)
+    assert model.load_line_reader(tmp_path) is None
+    assert "damaged" in caplog.text
+    assert model.load_line_reader(tmp_path / "elsewhere") is None  # none shipped: digit by digit, silently

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from live_digits import preprocess
 from live_digits.recognizer import Recognizer, Settings
@@ -39,16 +40,22 @@ def test_a_small_digit_on_the_line_beside_a_tall_one_is_read(mnist_sample, cnn):
     assert right >= 5
 
 
-def recognised_number(frame: np.ndarray, cnn) -> str:
-    recognizer = Recognizer(cnn, Settings(multi=True))
+def recognised(frame: np.ndarray, cnn, read_lines: bool = True):
+    recognizer = Recognizer(cnn, Settings(multi=True, read_lines=read_lines))
     for _ in range(5):
         result = recognizer.process(frame)
-    return result.number
+    return result
 
 
-def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn):
+def recognised_number(frame: np.ndarray, cnn, read_lines: bool = True) -> str:
+    return recognised(frame, cnn, read_lines).number
+
+
+@pytest.mark.parametrize("read_lines", [True, False], ids=["line reader", "cuts"])
+def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn, read_lines):
     """Pairs of handwritten digits written so close that their strokes overlap: one blob of ink
-    that connected components alone read as one digit."""
+    that connected components alone read as one digit. The line reader reads it whole; without
+    it, the classifier picks a cut."""
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     pairs = [(2, 7), (3, 5), (4, 8), (9, 0), (1, 6), (5, 3), (7, 2), (6, 4), (8, 1), (0, 9)]
     two = right = 0
@@ -62,7 +69,7 @@ def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn):
             if (near & (second[:, :, 0] == INK)).any():
                 break
         frame = np.minimum(first, second)
-        number = recognised_number(frame, cnn)
+        number = recognised_number(frame, cnn, read_lines)
         two += len(number) == 2
         right += number == f"{a}{b}"
     assert two >= 7 and right >= 7, (two, right)  # components alone (no cuts): none is two
@@ -90,3 +97,23 @@ def test_a_sheet_edge_in_the_number_box_is_not_a_1(mnist_sample, cnn):
         write(frame, x[np.flatnonzero(y == b)[k]], 100, end + 25, 290)
         right += recognised_number(frame, cnn) == f"{a}{b}"
     assert right >= 4, right
+
+
+def test_the_line_reader_boxes_each_digit_of_a_touching_pair_on_its_own_ink(mnist_sample, cnn):
+    """What the window draws: one box per digit read, each over that digit's ink, left to right."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    read = boxed = 0
+    for k, (a, b, c) in enumerate([(3, 5, 1), (2, 7, 4), (9, 0, 6), (8, 1, 2), (5, 3, 7), (4, 6, 9), (1, 8, 3)]):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        end_a = write(frame, x[np.flatnonzero(y == a)[k]], 90, 220, 290)
+        end_b = write(frame, x[np.flatnonzero(y == b)[k]], 90, end_a - 4, 290)  # overlapping its neighbour
+        write(frame, x[np.flatnonzero(y == c)[k]], 90, end_b + 15, 290)
+        result = recognised(frame, cnn)
+        if result.number != f"{a}{b}{c}":
+            continue
+        read += 1
+        rects = [r.rect for r in result.readings]
+        centres = [r.x + r.w / 2 for r in rects]
+        inside = all(140 <= r.y and r.y + r.h <= 292 for r in rects)
+        boxed += centres == sorted(centres) and centres[0] < end_a - 4 < centres[1] < end_b < centres[2] and inside
+    assert read >= 4 and boxed == read, (read, boxed)
