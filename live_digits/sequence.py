@@ -95,6 +95,8 @@ def digit_rects(line: Line, peaks: list[int]) -> list[Rect]:
     """Each decoded digit's box in mask coordinates: the ink between the midpoints to its
     neighbours' peaks (the whole piece's height if that column band holds no ink). CTC
     places a digit's peak anywhere on it, so these boxes are rough where digits touch."""
+    if not peaks:
+        return []
     centres = [line.x0 + ((p + 0.5) * STRIDE - LINE_PAD) / line.scale for p in peaks]
     width = line.ink.shape[1]
     bounds = [0] + [round((a + b) / 2) - line.x0 for a, b in itertools.pairwise(centres)] + [width]

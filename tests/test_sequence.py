@@ -59,3 +59,10 @@ def test_each_digit_box_bounds_the_ink_between_its_neighbours():
     to_step = lambda x: int((sequence.LINE_PAD + (x - line.x0) * line.scale) // sequence.STRIDE)  # noqa: E731
     boxes = sequence.digit_rects(line, [to_step(65), to_step(125)])
     assert boxes == [Rect(40, 50, 50, 100), Rect(110, 80, 30, 70)]
+
+
+def test_no_digit_read_has_no_box():
+    mask = np.zeros((200, 400), np.uint8)
+    mask[50:150, 40:90] = 255
+    _, line = sequence.line_input(mask, [Rect(40, 50, 50, 100)])
+    assert sequence.digit_rects(line, []) == []
