@@ -19,7 +19,6 @@ import collections
 import concurrent.futures
 import dataclasses
 import functools
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +35,7 @@ SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of a
 SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
-LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely
+LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
 
@@ -166,7 +165,7 @@ def read_touching(
             found, read = read_line(line_reader, mask, [_scaled_rect(digit.rect, 1 / mask_scale)])
             found = [_scaled_rect(r, mask_scale) for r in found]
             if len(found) >= 2 and read.max(axis=1).min() >= LINE_SURE:
-                rects += _boxes_of(digit, ways, read.argmax(axis=1)) if cuts else found
+                rects += _boxes_of(digit, ways, read.argmax(axis=1), found)
                 rows += list(read)
                 continue
         best, sure, at = None, max(SPLIT_SURE, float(whole.max())), 0
@@ -184,23 +183,20 @@ def read_touching(
     return rects, np.array(rows, np.float32).reshape(-1, 10)
 
 
-def _boxes_of(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray) -> list[Rect]:
+def _boxes_of(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray, found: list[Rect]) -> list[Rect]:
     """Boxes for the digits `read` (K,) in a piece: the parts of its way to cut it into K that
-    the classifier (`ways`: its parts' probabilities) finds most like those digits; without
-    such a way, K equal slices of the piece."""
+    the classifier (`ways`: its parts' probabilities, none without cuts) finds most like those
+    digits; without such a way, the line reader's own boxes (`found`: rougher, from where
+    CTC placed each digit)."""
     best, score, at = None, -np.inf, 0
-    for way in digit.splits:
+    for way in digit.splits if len(ways) else ():
         parts = ways[at : at + len(way)]
         at += len(way)
         if len(way) == len(read):
             fit = float(np.log(parts[np.arange(len(read)), read] + 1e-6).sum())
             if fit > score:
                 best, score = way, fit
-    if best is not None:
-        return [part.rect for part in best]
-    r, k = digit.rect, len(read)
-    edges = [r.x + round(i * r.w / k) for i in range(k + 1)]
-    return [Rect(a, r.y, max(1, b - a), r.h) for a, b in itertools.pairwise(edges)]
+    return [part.rect for part in best] if best is not None else found
 
 
 def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
