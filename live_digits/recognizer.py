@@ -159,7 +159,7 @@ def read_touching(
     """
     rects, rows, k = [], [], len(digits)
     for digit, whole in zip(digits, probs, strict=False):
-        ways = probs[k : k + sum(len(way) for way in digit.splits)] if cuts else probs[:0]
+        ways = probs[k : k + sum(len(way) for way in digit.splits)] if cuts else probs[:0]  # its parts' rows
         k += len(ways)
         if digit.splits and line_reader is not None:
             found, read = read_line(line_reader, mask, [_scaled_rect(digit.rect, 1 / mask_scale)])
@@ -168,10 +168,8 @@ def read_touching(
                 rects += _boxes_of(digit, ways, read.argmax(axis=1), found)
                 rows += list(read)
                 continue
-        best, sure, at = None, max(SPLIT_SURE, float(whole.max())), 0
-        for way in digit.splits if cuts else ():
-            parts = ways[at : at + len(way)]
-            at += len(way)
+        best, sure = None, max(SPLIT_SURE, float(whole.max()))
+        for way, parts in _ways_read(digit, ways):
             if parts.max(axis=1).min() > sure:
                 best, sure = (way, parts), float(parts.max(axis=1).min())
         if best is None:
@@ -188,15 +186,22 @@ def _boxes_of(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray, found
     the classifier (`ways`: its parts' probabilities, none without cuts) finds most like those
     digits; without such a way, the line reader's own boxes (`found`: rougher, from where
     CTC placed each digit)."""
-    best, score, at = None, -np.inf, 0
-    for way in digit.splits if len(ways) else ():
-        parts = ways[at : at + len(way)]
-        at += len(way)
+    best, score = None, -np.inf
+    for way, parts in _ways_read(digit, ways):
         if len(way) == len(read):
             fit = float(np.log(parts[np.arange(len(read)), read] + 1e-6).sum())
             if fit > score:
                 best, score = way, fit
     return [part.rect for part in best] if best is not None else found
+
+
+def _ways_read(digit: preprocess.Digit, ways: np.ndarray):
+    """Each way to cut the piece with its parts' rows of `ways` (the classifier's (P, 10) on all
+    its ways' parts, in `model_batch` order); none when the parts were not classified."""
+    at = 0
+    for way in digit.splits if len(ways) else ():
+        yield way, ways[at : at + len(way)]
+        at += len(way)
 
 
 def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
