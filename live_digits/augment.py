@@ -11,6 +11,7 @@ path itself (`preprocess.read_box`).
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import logging
 import multiprocessing
 import os
@@ -229,17 +230,18 @@ LINE_FRAMES_PER_SCENE = 3  # frames of one held sheet (shake, noise, exposure di
 LINE_STYLE_SHARE = 0.25  # of the 1s, 4s and 7s, drawn in a synth style
 LINE_CLASSIC_SHARE = 0.15  # scenes drawn in the classic (narrower) conditions
 LINE_END_SLACK = 0.35  # of the shortest digit's height: how far the pieces' ends may be from the ink's
+MAX_LINE_DIGITS = 6
 
 
 def filmed_lines(
     x: np.ndarray, y: np.ndarray, scenes: int, seed: int, workers: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of 1-6 digits of `x` (uint8 (N, 28, 28), labels `y`) filmed by the rendered webcam
     and read by number mode's live path into line images (`sequence.line_input`).
 
-    Returns (lines float32 (M, LINE_HEIGHT, LINE_WIDTH), labels int32 (M, 6) padded with -1,
-    lengths int32 (M,)). A frame whose pieces do not reach both ends of the number's ink (the
-    segmenter lost its first or last digit) is left out: its label would name ink it cannot see.
+    Returns (lines float32 (M, LINE_HEIGHT, LINE_WIDTH), labels int32 (M, MAX_LINE_DIGITS)
+    padded with -1). A frame whose pieces do not span the number's ink (the segmenter lost a
+    digit: `_spans_the_number`) is left out: its label would name ink it cannot see.
     """
     streams = np.random.SeedSequence(seed).spawn(max(1, workers or os.cpu_count() or 1))
     share = [scenes // len(streams) + (k < scenes % len(streams)) for k in range(len(streams))]
@@ -255,17 +257,14 @@ def filmed_lines(
     return tuple(np.concatenate([e] + [p[k] for p in parts]) for k, e in enumerate(empty))
 
 
-MAX_LINE_DIGITS = 6
-
-
-def _film_lines(task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _film_lines(task) -> tuple[np.ndarray, np.ndarray]:
     """One worker's share of `filmed_lines`."""
     x, y, scenes, stream = task
     cv2.setNumThreads(1)
     rng = np.random.default_rng(stream)
     by_class = [np.flatnonzero(y == d) for d in range(10)]
     styled = {label: name for name, label in synth.STYLES.items()}
-    lines, labels, lengths = [], [], []
+    lines, labels = [], []
     for _ in range(scenes):
         classic = rng.random() < LINE_CLASSIC_SHARE
         count = 1 if rng.random() < 0.1 else int(rng.integers(2, 5 if classic else MAX_LINE_DIGITS + 1))
@@ -289,11 +288,9 @@ def _film_lines(task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             line, _ = sequence.line_input(mask, rects)
             lines.append(line)
             labels.append(list(digits) + [-1] * (MAX_LINE_DIGITS - count))
-            lengths.append(count)
     return (
         np.asarray(lines, np.float32).reshape(-1, sequence.LINE_HEIGHT, sequence.LINE_WIDTH),
         np.asarray(labels, np.int32).reshape(-1, MAX_LINE_DIGITS),
-        np.asarray(lengths, np.int32),
     )
 
 
@@ -308,4 +305,4 @@ def _spans_the_number(rects, layout: synth.Layout, box_width: int) -> bool:
         return False
     ordered = sorted(rects, key=lambda r: r.x)
     widest = max(layout.gaps, default=0) + slack
-    return all(b.x - (a.x + a.w) <= widest for a, b in zip(ordered, ordered[1:], strict=False))
+    return all(b.x - (a.x + a.w) <= widest for a, b in itertools.pairwise(ordered))

@@ -101,7 +101,7 @@ def digit_rects(line: Line, peaks: list[int]) -> list[Rect]:
     width = line.ink.shape[1]
     bounds = [0] + [round((a + b) / 2) - line.x0 for a, b in itertools.pairwise(centres)] + [width]
     rects = []
-    for left, right in zip(bounds, bounds[1:], strict=False):
+    for left, right in itertools.pairwise(bounds):
         left, right = max(0, min(left, width - 1)), max(1, min(right, width))
         band = line.ink[:, left:right]
         x, y, w, h = cv2.boundingRect(band)

@@ -1,7 +1,7 @@
 """Training number mode's line reader (`sequence`): a small CNN over the line image whose
 columns become a sequence, trained with CTC on numbers filmed by the rendered webcam.
 
-Needs the [train] extra (TensorFlow). `live-digits-train-lines` (train_cli) drives it.
+Needs the [train] extra (TensorFlow). scripts/train_lines.py drives it.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ def fit(config: LineConfig, train: tuple[np.ndarray, np.ndarray], val: tuple[np.
         def on_epoch_end(self, epoch, logs=None):
             score = exact(read_lines(self.model, val[0]), val[1])
             log.info("epoch %d: validation numbers read exactly %.2f%%", epoch + 1, 100 * score)
-            print(f"epoch {epoch + 1}: val exact {100 * score:.2f}%", flush=True)
             if score >= self.best:
                 self.best, self.epoch, self.weights = score, epoch + 1, self.model.get_weights()
 

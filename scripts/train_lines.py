@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     train = augment.filmed_lines(x, y, config.scenes, seed=config.seed)
     val = augment.filmed_lines(x_val, y_val, config.val_scenes, seed=config.seed + 1)
     print(f"filmed {len(train[0])} training and {len(val[0])} validation lines in {time.time() - t0:.0f} s")
-    model, info = train_lines.fit(config, train[:2], val[:2])
+    model, info = train_lines.fit(config, train, val)
     command = "python scripts/train_lines.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {
         "training": {**asdict(config), **info, "lines": len(train[0]), "images": len(x), "data": str(args.mnist)},
