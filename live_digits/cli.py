@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -193,17 +192,7 @@ def _use_system_fonts(env) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        signals.handle_terminate()
-        return _main(argv)
-    except UserError as err:
-        print(f"live-digits: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("live-digits: interrupted", file=sys.stderr)
-        return 130
-    except signals.Terminated:
-        print("live-digits: terminated", file=sys.stderr)
-        return signals.TERMINATED_EXIT
+        return signals.run_main("live-digits", lambda: _main(argv))
     except BrokenPipeError:  # the reader of stdout stopped reading (| head): not an error
         return 0
 

@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's INFO and WARNING lines about itself
-    try:
-        signals.handle_terminate()
+
+    def body() -> int:
         args = build_parser().parse_args(argv)
         if importlib.util.find_spec("tensorflow") is None:
             raise UserError("training needs TensorFlow, which is not installed", "pip install 'live-digits[train]'")
@@ -120,15 +120,8 @@ def train_main(argv: list[str] | None = None) -> int:
         check_writable_dir(args.out, "output folder", "--out")  # before the training, not after it
         args.user_models = dirs.models
         return _train(args, argv if argv is not None else sys.argv[1:])
-    except UserError as err:
-        print(f"live-digits-train: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("live-digits-train: interrupted (models already written stay whole)", file=sys.stderr)
-        return 130
-    except signals.Terminated:
-        print("live-digits-train: terminated (models already written stay whole)", file=sys.stderr)
-        return signals.TERMINATED_EXIT
+
+    return signals.run_main("live-digits-train", body, " (models already written stay whole)")
 
 
 def refuse_shipped_out(out: Path) -> None:
