@@ -93,3 +93,31 @@ def test_a_thin_pale_stroke_on_a_card_beside_a_dark_desk_is_ink(desk, card):
     box, mask, _, digits = preprocess.read_box(frame, BOX)
     assert np.count_nonzero(mask[stroke[box.slices()] > 128]) > 0.5 * np.count_nonzero(stroke[box.slices()] > 128)
     assert len(digits) == 1 and digits[0].rect.h > 100
+
+
+def test_a_fat_marker_8_whose_loops_are_nearly_closed_is_a_digit_but_a_blot_is_not(cnn):
+    """A marker a quarter as wide as the digit is tall leaves an 8 that fills its box like a
+    blot, with only small holes where its loops were; a blot or a fingertip has none."""
+    frame = paper_frame()
+    cv2.ellipse(frame, (320, 200), (32, 30), 0, 0, 360, (INK,) * 3, 40)
+    cv2.ellipse(frame, (320, 268), (40, 36), 0, 0, 360, (INK,) * 3, 46)
+    digits = preprocess.read_box(frame, BOX)[3]
+    assert len(digits) == 1 and digits[0].rect.h > 150
+    assert read(frame, cnn) == [8]
+    for axes in [(45, 60), (60, 60)]:
+        frame = paper_frame()
+        cv2.ellipse(frame, (320, 240), axes, 0, 0, 360, (INK,) * 3, -1)
+        assert preprocess.read_box(frame, BOX)[3] == []
+
+
+@pytest.mark.parametrize("desk_rows", [30, 60])
+def test_a_thin_digit_reaching_the_edge_beside_the_desk_is_read(desk_rows, cnn):
+    """The sheet ends near the top of the box; at a fixed trackbar level the desk beyond it is
+    a band of ink many times the digit's. The 7 whose stem runs into the bottom edge is
+    still the digit: the band, rejected itself, is no yardstick for it."""
+    frame = paper_frame(DESK)
+    frame[140 + desk_rows :, :] = PAPER  # the box spans rows 140-339
+    cv2.polylines(frame, [np.array([[280, 220], [360, 215], [330, 345]])], False, (INK,) * 3, 3)
+    digits = preprocess.read_box(frame, BOX, threshold=128)[3]
+    assert len(digits) == 1 and digits[0].rect.y > desk_rows
+    assert cnn.predict(digits[0].image[None]).argmax() == 7

@@ -43,6 +43,10 @@ EDGE_MAX_AREA = 0.4
 EDGE_BAR_ASPECT = 0.3
 EDGE_BAR_FILL = 0.75
 EDGE_LINE_PX = 6
+# A piece filling more than BLOT_FILL of its rect is a fingertip or a blot unless it has a
+# hole of at least BLOT_HOLE of its ink (a fat marker's 8: holes of 2-5%, a specular glint less).
+BLOT_FILL = 0.72
+BLOT_HOLE = 0.01
 EDGE_RIM = 4  # px around a piece searched for the desk beside it
 MAX_DESK_SHARE = 0.5  # a piece more than this surrounded by the desk is on the desk, not the sheet
 
@@ -67,8 +71,17 @@ def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.nd
     min_area = max(8.0, 4e-4 * labels.size, 0.04 * areas.max())
     touching = _touches_border(stats[1:], labels.shape)
     ok = (areas >= min_area) & ~touching
-    for i in np.flatnonzero(touching & (areas >= EDGE_MIN_SHARE * areas.max())).tolist():
-        ok[i] = _stroke_reaching_edge(labels, stats, i + 1) and _desk_share(labels, stats, i + 1, off_paper) == 0
+    # A stroke reaching the edge needs a share of the largest piece that can be a digit,
+    # not of the desk strip or the hand beside it, which are rejected themselves.
+    largest = int(areas[ok].max()) if ok.any() else 0
+    reaching = []
+    for i in sorted(np.flatnonzero(touching & (areas >= min_area)).tolist(), key=lambda i: -areas[i]):
+        if areas[i] < EDGE_MIN_SHARE * largest:
+            break  # the rest are smaller still
+        if _stroke_reaching_edge(labels, stats, i + 1) and _desk_share(labels, stats, i + 1, off_paper) == 0:
+            reaching.append(i)
+            largest = max(largest, int(areas[i]))
+    ok[[i for i in reaching if areas[i] >= EDGE_MIN_SHARE * largest]] = True
     if off_paper is not None:  # ink is written on the paper, not on the desk round it
         for i in np.flatnonzero(ok & ~touching).tolist():
             ok[i] = _desk_share(labels, stats, i + 1, off_paper) <= MAX_DESK_SHARE
@@ -133,20 +146,23 @@ def find_digit_groups(
     if not multi:
         group = _neighbourhood_group(stats, keep)
         rect = _union_of(stats[group, :4].tolist())
-        if not _looks_like_digit(rect, int(stats[group, cv2.CC_STAT_AREA].sum()), mask.shape):
+        if not _looks_like_digit(rect, mask.shape):
             return []
-        return [(rect, select(labels[rect.slices()], group, len(stats)))]
+        patch = select(labels[rect.slices()], group, len(stats))
+        return [] if _solid_blob(rect, patch) else [(rect, patch)]
     digits = []
     for group in _column_groups(stats, keep):
         areas = stats[group, cv2.CC_STAT_AREA]
         if areas.max() < MIN_MAIN_PIECE * areas.sum():
             continue
         rect = _union_of(stats[group, :4].tolist())
-        if _looks_like_digit(rect, int(areas.sum()), mask.shape, MIN_DIGIT_IN_NUMBER):
-            digits.append((rect, group))
+        if _looks_like_digit(rect, mask.shape, MIN_DIGIT_IN_NUMBER):
+            patch = select(labels[rect.slices()], group, len(stats))
+            if not _solid_blob(rect, patch):
+                digits.append((rect, patch))
     digits = _on_the_line(digits) if digits else []
     digits.sort(key=lambda item: item[0].x)
-    return [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
+    return digits
 
 
 def split_touching(rect: Rect, patch: np.ndarray) -> list[list[tuple[Rect, np.ndarray]]]:
@@ -224,16 +240,23 @@ def _union_of(boxes: list[list[int]]) -> Rect:
     return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-def _looks_like_digit(rect: Rect, ink: int, box_shape: tuple[int, int], smallest: float = MIN_DIGIT) -> bool:
-    """Reject what cannot be a digit: too small to read (under `smallest` of the box's shorter
-    side), a dash, or a solid blob."""
+def _looks_like_digit(rect: Rect, box_shape: tuple[int, int], smallest: float = MIN_DIGIT) -> bool:
+    """Reject what cannot be a digit by its rect: too small to read (under `smallest` of the
+    box's shorter side) or a dash."""
     bh, bw = box_shape
-    if max(rect.w, rect.h) < smallest * min(bh, bw) or rect.h < 0.08 * bh:
+    big_enough = max(rect.w, rect.h) >= smallest * min(bh, bw) and rect.h >= 0.08 * bh
+    return big_enough and rect.w <= 2.5 * rect.h  # wider: a dash, an underline
+
+
+def _solid_blob(rect: Rect, patch: np.ndarray) -> bool:
+    """A fingertip or a blot: a uint8 patch that fills most of its rect, is not narrow like
+    a 1, and has no hole a loop leaves (a fat marker's 0, 6 or 8 keeps at least a small one)."""
+    ink = cv2.countNonZero(patch)
+    if ink <= BLOT_FILL * rect.w * rect.h or rect.w <= 0.45 * rect.h:
         return False
-    if rect.w > 2.5 * rect.h:  # dashes, underlines
-        return False
-    fill = ink / float(rect.w * rect.h)
-    return not (fill > 0.72 and rect.w > 0.45 * rect.h)  # fingertips, blots
+    contours, hierarchy = cv2.findContours(patch, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    holes = [cv2.contourArea(c) for c, link in zip(contours, hierarchy[0], strict=True) if link[3] >= 0]
+    return max(holes, default=0.0) < BLOT_HOLE * ink
 
 
 def _neighbourhood_group(stats: np.ndarray, keep: np.ndarray) -> np.ndarray:
