@@ -121,3 +121,14 @@ def test_a_thin_digit_reaching_the_edge_beside_the_desk_is_read(desk_rows, cnn):
     digits = preprocess.read_box(frame, BOX, threshold=128)[3]
     assert len(digits) == 1 and digits[0].rect.y > desk_rows
     assert cnn.predict(digits[0].image[None]).argmax() == 7
+
+
+def test_a_9_whose_loop_and_stem_both_run_into_the_edge_is_read(cnn):
+    """The box's top edge cuts the 9's loop (two contacts) and its stem's tip (a third, a few
+    px from the loop's): a stroke meeting its edge, not a hand meeting it broadly."""
+    frame = paper_frame()
+    pen = (INK,) * 3
+    cv2.ellipse(frame, (315, 160), (35, 30), 0, 0, 360, pen, 5)  # the box spans rows 140-339
+    cv2.line(frame, (348, 150), (335, 320), pen, 5)
+    cv2.line(frame, (348, 150), (356, 132), pen, 5)
+    assert read(frame, cnn) == [9]

@@ -43,6 +43,8 @@ EDGE_MAX_AREA = 0.4
 EDGE_BAR_ASPECT = 0.3
 EDGE_BAR_FILL = 0.75
 EDGE_LINE_PX = 6
+EDGE_MAX_RUNS = 3  # a loop cut by the edge, and one more stroke's tip
+EDGE_RUN_GAP = 4  # px: contact runs closer than this are one (the rim of one stroke, nicked by noise)
 # A piece filling more than BLOT_FILL of its rect is a fingertip or a blot unless it has a
 # hole of at least BLOT_HOLE of its ink (a fat marker's 8: holes of 2-5%, a specular glint less).
 BLOT_FILL = 0.72
@@ -103,9 +105,11 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
     if len(touched) > 2 or area > EDGE_MAX_AREA * h * w:
         return False
     for border in touched:
-        contact = (border == label).astype(np.int8)
-        runs = np.count_nonzero(np.diff(contact, prepend=0) == 1)
-        if runs > 2 or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
+        contact = (border == label).view(np.uint8)
+        # Runs a few px apart are one: noise nicks the rim of a stroke where it meets the edge.
+        bridged = cv2.morphologyEx(contact[None], cv2.MORPH_CLOSE, np.ones((1, EDGE_RUN_GAP + 1), np.uint8))[0]
+        runs = np.count_nonzero(np.diff(bridged.astype(np.int8), prepend=0) == 1)
+        if runs > EDGE_MAX_RUNS or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
             return False
     piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
     (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
