@@ -132,3 +132,15 @@ def test_a_9_whose_loop_and_stem_both_run_into_the_edge_is_read(cnn):
     cv2.line(frame, (348, 150), (335, 320), pen, 5)
     cv2.line(frame, (348, 150), (356, 132), pen, 5)
     assert read(frame, cnn) == [9]
+
+
+def test_a_curving_1_from_the_side_to_the_bottom_is_a_digit_but_a_straight_sheet_edge_is_not(cnn):
+    """Both meet two sides of the box; the pen's 1 bows (it fills a third of its rotated
+    rectangle), the sheet's edge is straight (it fills all of it)."""
+    frame = paper_frame()  # the box spans columns 220-419, rows 140-339
+    cv2.polylines(frame, [np.array([[425, 150], [406, 200], [398, 262], [406, 345]])], False, (INK,) * 3, 4)
+    assert read(frame, cnn) == [1]
+    for width in [8, 14]:
+        frame = paper_frame()
+        cv2.line(frame, (360, 120), (440, 300), (INK,) * 3, width)
+        assert preprocess.read_box(frame, BOX)[3] == []

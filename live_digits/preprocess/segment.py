@@ -33,18 +33,22 @@ MIN_PART = 0.15
 # (dashes of a pale ruled line, blobs where a margin crossed the lines), not a digit.
 MIN_MAIN_PIECE = 0.3
 # A piece touching the box border is a pen stroke running into the edge, not a hand, the
-# desk, a sheet's edge or noise, only if it has EDGE_MIN_SHARE of the largest piece's ink,
-# meets one side along at most EDGE_MAX_CONTACT of it, covers at most EDGE_MAX_AREA of the
-# box, and is not a straight bar: its rotated bounding rectangle thinner than EDGE_BAR_ASPECT
-# and either a line (under EDGE_LINE_PX across) or more than EDGE_BAR_FILL ink.
+# desk, a sheet's edge or noise, only if it has EDGE_MIN_SHARE of the largest piece that
+# can be a digit, meets each side in at most EDGE_MAX_RUNS runs (EDGE_RUN_GAP px apart is
+# one run) along at most EDGE_MAX_CONTACT of it, covers at most EDGE_MAX_AREA of the box,
+# and is not a straight bar: its rotated bounding rectangle thinner than EDGE_BAR_ASPECT
+# and either a line (under EDGE_LINE_PX across) or filled: more than EDGE_BAR_FILL ink, or
+# EDGE_RAGGED_FILL if it meets two sides (a ragged margin line in the dark; a curving 1
+# from one side to the next fills a third).
 EDGE_MIN_SHARE = 0.25
+EDGE_MAX_RUNS = 3  # a loop cut by the edge, and one more stroke's tip
+EDGE_RUN_GAP = 4
 EDGE_MAX_CONTACT = 0.45
 EDGE_MAX_AREA = 0.4
 EDGE_BAR_ASPECT = 0.3
 EDGE_BAR_FILL = 0.75
+EDGE_RAGGED_FILL = 0.5
 EDGE_LINE_PX = 6
-EDGE_MAX_RUNS = 3  # a loop cut by the edge, and one more stroke's tip
-EDGE_RUN_GAP = 4  # px: contact runs closer than this are one (the rim of one stroke, nicked by noise)
 # A piece filling more than BLOT_FILL of its rect is a fingertip or a blot unless it has a
 # hole of at least BLOT_HOLE of its ink (a fat marker's 8: holes of 2-5%, a specular glint less).
 BLOT_FILL = 0.72
@@ -94,9 +98,9 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
     """True if a border-touching component is a digit's stroke running into the box's edges.
 
     It meets at most two sides (a digit as tall as the box meets the top and the bottom),
-    each in at most two runs (a loop cut by the edge) covering at most EDGE_MAX_CONTACT of
-    it (a hand or the desk meets it broadly), it is no bigger than a digit, and it is not a
-    straight bar (a sheet's edge, a ruled line's remains), nor, if it meets two sides, thin.
+    each in a few runs (a loop cut by the edge, a stroke's tip) covering at most
+    EDGE_MAX_CONTACT of it (a hand or the desk meets it broadly), it is no bigger than a
+    digit, and it is not a straight bar (a sheet's edge, a ruled line's remains).
     """
     h, w = labels.shape
     x, y, cw, ch, area = stats[label].tolist()
@@ -114,8 +118,10 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
     piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
     (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
     short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
-    if short < EDGE_BAR_ASPECT * long and (len(touched) > 1 or short < EDGE_LINE_PX or area > EDGE_BAR_FILL * rw * rh):
-        return False  # a bar; across the box, even a ragged one (a margin line in the dark): a 1 is lost with it
+    fill = area / (short * long)
+    straight = short < EDGE_LINE_PX or fill > (EDGE_RAGGED_FILL if len(touched) > 1 else EDGE_BAR_FILL)
+    if short < EDGE_BAR_ASPECT * long and straight:
+        return False  # a bar; across the box, even a ragged one (a margin line in the dark)
     return True
 
 
