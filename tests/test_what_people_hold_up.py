@@ -144,3 +144,18 @@ def test_a_curving_1_from_the_side_to_the_bottom_is_a_digit_but_a_straight_sheet
         frame = paper_frame()
         cv2.line(frame, (360, 120), (440, 300), (INK,) * 3, width)
         assert preprocess.read_box(frame, BOX)[3] == []
+
+
+def test_a_fat_0_as_big_as_the_box_running_into_its_edge_is_read(mnist_sample, cnn):
+    """A marker 0 written as big as the box covers over 40% of it where it runs into the top
+    edge: as much ink as a hand, but meeting the edge narrowly, and with its hole."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
+    for i in np.flatnonzero(y == 0)[1:3]:
+        ink = cv2.dilate((cv2.resize(x[i], (224, 224), interpolation=cv2.INTER_CUBIC) > 100).view(np.uint8), pen) > 0
+        ink = ink[np.flatnonzero(ink.any(axis=1))[0] :][:220]
+        frame = paper_frame()
+        frame[130 : 130 + len(ink), 208:432][ink] = INK  # the box spans rows 140-339
+        _, mask, _, _ = preprocess.read_box(frame, BOX)
+        assert np.count_nonzero(mask) > 0.4 * mask.size
+        assert read(frame, cnn) == [0]
