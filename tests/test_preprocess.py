@@ -73,6 +73,22 @@ def test_specks_a_hand_at_the_border_and_a_dash_are_not_digits():
     assert preprocess.normalise_crop(blob) is None
 
 
+@pytest.mark.parametrize("angle", [0.0, 3.0, -4.0])
+def test_faint_ruled_lines_broken_into_dashes_are_removed(angle):
+    """A fine, pale ruling thresholds into short dashes, none long enough to be a line alone,
+    and where it runs through the digit it is part of the digit's piece."""
+    clean = draw_seven(blank(), thickness=5)
+    ruled = clean.copy()
+    slope = np.tan(np.radians(angle))
+    for y in range(12, 200, 30):
+        for x in range(0, 200, 16):  # dashes 11 px long, 5 px apart
+            cv2.line(ruled, (x, round(y + (x - 100) * slope)), (x + 10, round(y + (x - 90) * slope)), 255, 1)
+    expected = preprocess.normalise_crop(clean)
+    got = preprocess.normalise_crop(ruled)
+    assert got is not None
+    assert np.abs(got - expected).mean() < 0.03
+
+
 @pytest.mark.parametrize("angle", [0.0, 4.0, -7.0])
 def test_ruled_lines_are_removed(angle):
     clean = draw_seven(blank())

@@ -10,14 +10,19 @@ from live_digits.preprocess.labels import components, select
 LINE_RUN = 7  # ink runs across a ruled line at least this long are pen strokes, not the line
 LINE_PIECE = 0.15  # a piece of a line spans at least this share of the box ...
 LINE_SPAN = 0.8  # ... and a whole line at least this share of the side it crosses
+LINE_DASH_HEIGHT = 3  # a dash of a faint ruled line is at most this many px tall ...
+LINE_DASH_LENGTH = 8  # ... and at least this long (shorter: specks of noise)
+FAINT_RULING_DASHES = 6  # this many dashes are a faint ruling
 
 
 def remove_ruled_lines(mask: np.ndarray, labelled: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Erase straight lines that cross the box from a uint8 mask (H, W); returns `mask` itself if none.
 
     Only components touching the border (a line crosses it; a broken line, or one merged
-    with a digit it crosses, may reach only one side), or long thin pieces of a broken
-    line, are searched, and a line must run nearly the whole box (a tall '1' does not);
+    with a digit it crosses, may reach only one side), long thin pieces of a broken line
+    and the dashes of a faint one (with, where many, the thin ink of the digit's piece that
+    the line runs through) are searched, and a line must run nearly the whole box (a tall
+    '1' does not);
     vertical lines are looked for again without the horizontal ones. Along a line, only
     pixels in short runs across it are erased: where a pen stroke crosses the line, its
     pixels form a long run and stay, so the digit is not cut. `labelled` is
@@ -25,10 +30,15 @@ def remove_ruled_lines(mask: np.ndarray, labelled: tuple[np.ndarray, np.ndarray]
     """
     labels, stats = labelled if labelled is not None else components(mask)
     h, w = mask.shape
-    pieces = _line_pieces(stats, (h, w))
+    pieces, dashes = _line_pieces(stats, (h, w))
     if not pieces:
         return mask
     crossing = select(labels, np.array(pieces), len(stats))
+    if dashes >= FAINT_RULING_DASHES:
+        # A faint ruling: where a line runs through the digit it is part of the digit's
+        # piece, and its thin stretches there join the dashes on either side.
+        thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, LINE_RUN)))
+        crossing = cv2.bitwise_or(crossing, cv2.subtract(mask, thick))
     bands = np.zeros((2, h, w), np.uint8)  # [0]: near-horizontal lines, [1]: near-vertical
     if not _draw_lines(crossing, bands):
         return mask
@@ -46,14 +56,18 @@ def remove_ruled_lines(mask: np.ndarray, labelled: tuple[np.ndarray, np.ndarray]
     return out
 
 
-def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
-    """Labels of the components that may be (part of) a ruled line: touching the border, or
-    long and thin. Only the few components at least LINE_PIECE of the box across are looked
-    at, in plain Python (numpy's per-call overhead dominates on a few rows)."""
+def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> tuple[list[int], int]:
+    """Labels of the components that may be (part of) a ruled line, and how many of them
+    are dashes: touching the border, long and thin, or short flat dashes. Only the few
+    components at least LINE_PIECE of the box across are looked at one by one, in plain
+    Python (numpy's per-call overhead dominates on a few rows)."""
     h, w = shape
     size = h * w
     long = np.flatnonzero((stats[1:, 2] >= LINE_PIECE * w) | (stats[1:, 3] >= LINE_PIECE * h)) + 1
-    pieces = []
+    # A faint, fine ruled line thresholds into short dashes, none of them long: flat ones join in.
+    cw, ch = stats[1:, 2], stats[1:, 3]
+    dashes = np.flatnonzero((ch <= LINE_DASH_HEIGHT) & (cw >= LINE_DASH_LENGTH) & (cw < LINE_PIECE * w)) + 1
+    pieces = dashes.tolist()
     for label, (x, y, cw, ch, area) in zip(long.tolist(), stats[long].tolist(), strict=True):
         edge = (x == 0 or y == 0 or x + cw == w or y + ch == h) and area < 0.3 * size  # thin, not a hand
         # A pale ruled line can threshold into dashes: long flat pieces, which Hough joins up.
@@ -61,7 +75,7 @@ def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> list[int]:
         upright = ch >= LINE_PIECE * h and cw <= max(4, LINE_PIECE * ch)
         if edge or flat or upright:
             pieces.append(label)
-    return pieces
+    return pieces, len(dashes)
 
 
 def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = False) -> bool:
