@@ -36,6 +36,7 @@ SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
+STRAY_GAP = 1.0  # a number's end piece this many digit heights from the next is apart from it (gaps: 0.6-1.5 swept)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
 
@@ -181,6 +182,29 @@ def read_touching(
     return rects, np.array(rows, np.float32).reshape(-1, 10)
 
 
+def drop_strays(rects: list[Rect], rows: np.ndarray, min_confidence: float) -> tuple[list[Rect], np.ndarray]:
+    """A number's pieces (`rects` left to right, `rows` their float32 (K, 10) readings)
+    without the ones at either end that stand apart from it (STRAY_GAP of the median piece
+    height from their neighbour) and read as no digit surely enough to show: a blot on the
+    desk beside the sheet, a speckled patch, the sheet's edge. Kept, one such piece hides
+    the whole number; people rarely leave a digit's height between a number's digits."""
+    keep = list(range(len(rects)))
+    if len(keep) < 2:
+        return rects, rows
+    height = float(np.median([r.h for r in rects]))
+
+    def apart(i: int, j: int) -> bool:
+        a, b = rects[i], rects[j]
+        gap = max(b.x - (a.x + a.w), a.x - (b.x + b.w))
+        return gap >= STRAY_GAP * height and float(rows[i].max()) < min_confidence
+
+    while len(keep) >= 2 and apart(keep[0], keep[1]):
+        keep.pop(0)
+    while len(keep) >= 2 and apart(keep[-1], keep[-2]):
+        keep.pop()
+    return [rects[i] for i in keep], rows[keep]
+
+
 def _boxes_of(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray, found: list[Rect]) -> list[Rect]:
     """Boxes for the digits `read` (K,) in a piece: the parts of its way to cut it into K that
     the classifier (`ways`: its parts' probabilities, none without cuts) finds most like those
@@ -313,11 +337,12 @@ class Recognizer:
 
     def _classify(self, digits: list[preprocess.Digit], mask: np.ndarray, mask_scale: float, cuts: bool, line_reader):
         """Classify each digit: (N, 10) probabilities; for a number, (rects, rows), with the
-        pieces that may be touching digits read apart (`read_touching`)."""
+        pieces that may be touching digits read apart (`read_touching`) and strays dropped."""
         probs = self.model.predict(model_batch(digits, cuts and self.multi))
         if not self.multi:
             return probs
-        return read_touching(digits, probs, cuts, line_reader, mask, mask_scale)
+        rects, rows = read_touching(digits, probs, cuts, line_reader, mask, mask_scale)
+        return drop_strays(rects, rows, self.settings.min_confidence)
 
     def _read(self, frame: np.ndarray, threshold: int) -> tuple[Rect, np.ndarray, float, list[preprocess.Digit]]:
         """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.

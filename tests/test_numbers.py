@@ -117,3 +117,23 @@ def test_the_line_reader_boxes_each_digit_of_a_touching_pair_on_its_own_ink(mnis
         inside = all(140 <= r.y and r.y + r.h <= 292 for r in rects)
         boxed += centres == sorted(centres) and centres[0] < end_a - 4 < centres[1] < end_b < centres[2] and inside
     assert read >= 4 and boxed == read, (read, boxed)
+
+
+def test_a_speckled_patch_beside_the_number_does_not_hide_it(mnist_sample, cnn):
+    """A patch of the desk far left of the number thresholds into specks the classifier
+    cannot read as a digit: left out, the number shows; a real digit as far off still counts."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    rng = np.random.default_rng(0)
+    right = 0
+    for k in range(6):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        end = write(frame, x[np.flatnonzero(y == 4)[k]], 80, 330, 290)
+        write(frame, x[np.flatnonzero(y == 7)[k]], 80, end + 15, 290)
+        frame[230:270, 160:200][rng.random((40, 40)) < 0.35] = INK  # the number box spans columns 120-519
+        right += recognised_number(frame, cnn) == "47"
+    assert right >= 5
+    frame = np.full((480, 640, 3), PAPER, np.uint8)
+    write(frame, x[np.flatnonzero(y == 3)[0]], 80, 160, 290)
+    end = write(frame, x[np.flatnonzero(y == 4)[0]], 80, 330, 290)
+    write(frame, x[np.flatnonzero(y == 7)[0]], 80, end + 15, 290)
+    assert recognised_number(frame, cnn) == "347"
