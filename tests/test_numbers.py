@@ -137,3 +137,23 @@ def test_a_speckled_patch_beside_the_number_does_not_hide_it(mnist_sample, cnn):
     end = write(frame, x[np.flatnonzero(y == 4)[0]], 80, 330, 290)
     write(frame, x[np.flatnonzero(y == 7)[0]], 80, end + 15, 290)
     assert recognised_number(frame, cnn) == "347"
+
+
+def test_small_digits_of_a_fat_marker_are_digits_but_a_blot_alone_is_no_number(mnist_sample):
+    """A marker a quarter as wide as the digits are tall fills their loops: each digit is a
+    blob that fills its box like a blot. Beside each other on a line they are the number's
+    digits; one blob alone is a blot or a fingertip."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    found = 0
+    for k in range(8):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        left = 220
+        for digit in [(k + 2) % 10, (k + 7) % 10, (k + 4) % 10]:
+            left = write(frame, x[np.flatnonzero(y == digit)[k]], 48, left, 270) + 22
+        frame = cv2.erode(frame, pen)  # the darker ink spreads by the pen's width
+        found += len(preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)[3]) == 3
+    assert found >= 6
+    frame = np.full((480, 640, 3), PAPER, np.uint8)
+    cv2.ellipse(frame, (320, 240), (30, 36), 0, 0, 360, (INK,) * 3, -1)
+    assert preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)[3] == []
