@@ -58,7 +58,9 @@ import cv2
 import numpy as np
 
 from live_digits import datasets, model, sources
+from live_digits.errors import UserError
 from live_digits.recognizer import Recognizer, Settings, vote
+from live_digits.signals import run_main
 
 DEFAULT_MIN_CONFIDENCE = Settings().min_confidence  # what live-digits shows digits at by default
 SCRIPTS = Path(__file__).resolve().parent
@@ -102,7 +104,8 @@ def render(args: argparse.Namespace, split: str) -> None:
     cmd += ["--clips", str(args.clips_count), "--blank", str(args.blank_count), "--multi", str(args.multi_count)]
     cmd += ["--seed", str(args.seed), "--out", str(args.clips)]
     print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    if subprocess.run(cmd).returncode:
+        raise UserError("rendering the clips failed", "render_clips.py said why just above")
 
 
 def repo_commit() -> str:
@@ -160,7 +163,8 @@ def run_cli(path: Path, settings: Settings, model_spec: str) -> list[dict]:
         cmd += ["--model", model_spec, "--threshold", str(settings.threshold), "--window", str(settings.window)]
         cmd += ["--min-confidence", repr(settings.min_confidence), "--box", f"{w}x{h}"]
         cmd += ["--multi"] if settings.multi else []
-        subprocess.run(cmd, check=True)
+        if subprocess.run(cmd).returncode:
+            raise UserError(f"live-digits failed on {path.name}", "it said why just above")
         return [json.loads(line) for line in out.read_text().splitlines()]
 
 
@@ -482,4 +486,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("bench_accuracy.py", main))  # bad input: one line, no traceback

@@ -36,6 +36,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_digits import datasets
+from live_digits.signals import run_main
 from live_digits.sources import Source
 from live_digits.xvfb import start_xvfb
 
@@ -622,8 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         classic_child()
         return 0
     t0 = time.perf_counter()
-    with np.load(args.mnist) as d:
-        x_train, y_train, x_test = d["x_train"], d["y_train"], d["x_test"]
+    d = datasets.load_mnist(args.mnist)
+    x_train, y_train, x_test = d["x_train"], d["y_train"], d["x_test"]
     from classic_loop import train_classic_dense
 
     results = {}
@@ -669,4 +671,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("benchmark.py", main))  # bad input: one line, no traceback

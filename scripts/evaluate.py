@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from live_digits import catalog, datasets, evaluate, model
+from live_digits.signals import run_main
 
 
 def main(argv=None) -> int:
@@ -55,4 +56,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("evaluate.py", main))  # bad input: one line, no traceback

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from live_digits import model, train
+from live_digits.signals import run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,4 +38,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("export_explain.py", main))  # bad input: one line, no traceback

@@ -31,11 +31,13 @@ try:
     from live_digits import datasets, preprocess, synth
     from live_digits.cli import int_range, parse_box
     from live_digits.errors import UserError
+    from live_digits.signals import run_main
 except ImportError:  # run from a checkout that is not pip-installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from live_digits import datasets, preprocess, synth
     from live_digits.cli import int_range, parse_box
     from live_digits.errors import UserError
+    from live_digits.signals import run_main
 
 VAL_PER_CLASS = datasets.HOLDOUT_PER_CLASS  # the training hold-out that --split train draws from
 MULTI_BOX = preprocess.NUMBER_BOX  # the box live-digits --multi reads by default
@@ -214,4 +216,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("render_clips.py", main))  # bad input: one line, no traceback

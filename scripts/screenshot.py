@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 
+from live_digits.signals import run_main
 from live_digits.xvfb import start_xvfb
 
 
@@ -78,4 +79,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("screenshot.py", main))  # bad input: one line, no traceback

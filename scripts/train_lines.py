@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from live_digits import augment, catalog, datasets, train_lines
+from live_digits.signals import run_main
 
 VAL_PER_CLASS = 50  # the same 500 held-out digits as live-digits-train's and the development clips'
 
@@ -54,4 +55,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main("train_lines.py", main))  # bad input: one line, no traceback

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, run_cli
@@ -92,3 +94,16 @@ def test_unwritable_output(tmp_path, clip):
 def test_no_display_for_the_window(clip, tmp_path):
     proc = run_cli("--source", str(clip[0]), "--save-dir", str(tmp_path), env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert_one_line_error(proc, "no display", "--no-gui")
+
+
+@pytest.mark.parametrize("script", ["benchmark.py", "evaluate.py", "render_clips.py", "train_lines.py"])
+def test_scripts_given_a_missing_mnist_file_say_so_in_one_line(script, tmp_path):
+    out = tmp_path / "out"
+    args = ["--mnist", str(tmp_path / "nope.npz")] + (["--out", str(out)] if script == "render_clips.py" else [])
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    missing = tmp_path / "nope.npz"
+    hint = "(hint: pass --mnist PATH to mnist.npz or an IDX folder)"
+    assert proc.stderr.strip().splitlines()[-1] == f"{script}: error: MNIST file not found: {missing} {hint}"
+    assert not out.exists()
