@@ -355,9 +355,10 @@ def calibrate(args: argparse.Namespace, items: list[dict]) -> dict:
     """Sweep min_confidence on per-frame probabilities combined like the Recognizer does."""
     biggest = max((i for it in items for i in it.get("mnist_index", [])), default=0)
     if biggest >= 10 * load_script("render_clips").VAL_PER_CLASS:
-        sys.exit(
-            f"bench_accuracy.py: error: {args.clips} looks rendered from the test split (MNIST index {biggest});"
-            " calibrate only on --split train clips (hint: add --render)"
+        raise UserError(
+            f"{args.clips} looks rendered from the test split (MNIST index {biggest});"
+            " calibrate only on --split train clips",
+            "add --render",
         )
     net = model.load(args.model)
     items = [it for it in items if it["kind"] in ("digit", "blank")]

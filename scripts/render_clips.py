@@ -207,12 +207,7 @@ def render(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return render(args)
-    except UserError as err:
-        print(f"render_clips.py: error: {err}", file=sys.stderr)
-        return err.exit_code
+    return render(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -167,13 +167,13 @@ def find_digit_groups(
             continue
         rect = _union_of(stats[group, :4].tolist())
         if _looks_like_digit(rect, mask.shape, MIN_DIGIT_IN_NUMBER):
-            patch = select(labels[rect.slices()], group, len(stats))
-            digits.append((rect, patch))
+            digits.append((rect, group))
     digits = _on_the_line(digits) if digits else []
-    if all(_solid_blob(rect, patch) for rect, patch in digits):
-        return []  # blots or a fingertip alone; beside other digits a blob is a fat marker's small digit
     digits.sort(key=lambda item: item[0].x)
-    return digits
+    patches = [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
+    if all(_solid_blob(rect, patch) for rect, patch in patches):
+        return []  # blots or a fingertip alone; beside other digits a blob is a fat marker's small digit
+    return patches
 
 
 def split_touching(rect: Rect, patch: np.ndarray) -> list[list[tuple[Rect, np.ndarray]]]:
