@@ -56,11 +56,17 @@ def launch(display: str, *args: str, cwd: Path) -> subprocess.Popen:
     )
 
 
-def find_window(display: str, pid: int | None = None) -> str:
-    """The live-digits window (of process `pid`: the in-process test leaves a window of pytest's own behind)."""
-    owner = ["--all", "--pid", str(pid)] if pid else []
-    ids = wait_for(lambda: xdotool(display, "search", *owner, "--name", "^live-digits$"), 30, "the live-digits window")
-    return ids.splitlines()[-1]
+def find_window(display: str, proc: subprocess.Popen) -> str:
+    """The window of process `proc` (an in-process test leaves a window of pytest's own on the
+    display); fails at once, with what the process printed, if it ends before showing one."""
+    search = ("search", "--all", "--pid", str(proc.pid), "--name", "^live-digits$")
+
+    def shown() -> str:
+        if proc.poll() is not None:
+            raise AssertionError(f"live-digits exited ({proc.returncode}) without a window: {proc.stderr.read()}")
+        return xdotool(display, *search)
+
+    return wait_for(shown, 30, "the live-digits window").splitlines()[-1]
 
 
 def geometry(display: str, window: str) -> dict[str, int]:
@@ -110,7 +116,7 @@ def test_window_shows_the_digit_and_q_saves_the_crop(xvfb, clip, tmp_path):
     log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
     proc = launch(xvfb, "--source", str(path), "--save-dir", str(saves), "--output", str(log), cwd=tmp_path)
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc)
         wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
         geo = geometry(xvfb, window)
         assert geo["HEIGHT"] > 480, geo  # frame (480) + the trackbar's row
@@ -146,7 +152,7 @@ def test_trackbar_sets_the_threshold_and_escape_quits_without_saving(xvfb, clip,
     log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
     proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), "--output", str(log), cwd=tmp_path)
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc)
         wait_for(lambda: len(read_log(log)) > 3, 30, "frames")
         assert all(r["threshold"] == 0 and r["threshold_mode"] == "auto" for r in read_log(log))
         geo = geometry(xvfb, window)
@@ -176,7 +182,7 @@ def test_a_second_save_never_overwrites_the_first(xvfb, clip, tmp_path):
     (saves / "live-digits-0001-crop.png").write_bytes(b"earlier save")
     proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), cwd=ROOT)
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc)
         time.sleep(1.0)
         out, err = stop_with_key(xvfb, window, proc, "q")
     finally:
@@ -197,7 +203,7 @@ def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path)
             xvfb, "--source", str(path), "--samples-dir", str(samples_dir), "--output", str(log), cwd=tmp_path
         )
         try:
-            window = find_window(xvfb)
+            window = find_window(xvfb, proc)
             shown = lambda log=log: any(r["digit"] == info["label"] for r in read_log(log))  # noqa: E731
             wait_for(shown, 30, "the digit to be shown")
             xdotool(xvfb, "key", "--window", window, str(info["label"]))
@@ -217,7 +223,7 @@ def test_digit_keys_save_samples_and_m_toggles_number_mode(xvfb, clip, tmp_path)
 def test_closing_the_window_quits_cleanly(xvfb, clip, tmp_path):
     proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(tmp_path), cwd=tmp_path)
     try:
-        window = find_window(xvfb)
+        window = find_window(xvfb, proc)
         time.sleep(1.0)
         close_like_a_window_manager(xvfb, window)
         out, err = proc.communicate(timeout=30)
@@ -259,9 +265,7 @@ def test_explain_opens_the_view_beside_the_camera_and_e_closes_it(xvfb, clip, tm
     env = {**os.environ, "DISPLAY": xvfb}
     shot = tmp_path / "screen.png"
     try:
-        # This process's window: an earlier test's in-process window may still be on this display.
-        search = ("search", "--all", "--pid", str(proc.pid), "--name", "^live-digits$")
-        window = wait_for(lambda: xdotool(xvfb, *search), 30, "the live-digits window").splitlines()[-1]
+        window = find_window(xvfb, proc)
         wait_for(lambda: any(r["digit"] == info["label"] for r in read_log(log)), 30, "the digit to be shown")
         wide = geometry(xvfb, window)
         assert wide["WIDTH"] == 640 + 220 + 280, wide  # camera, panel, explanation view
@@ -293,7 +297,7 @@ def test_arrow_and_dead_keys_neither_save_nor_quit(xvfb, clip, tmp_path):
     log, saves = tmp_path / "log.jsonl", tmp_path / "saves"
     proc = launch(xvfb, "--source", str(clip[0]), "--save-dir", str(saves), "--output", str(log), cwd=ROOT)
     try:
-        window = find_window(xvfb, proc.pid)
+        window = find_window(xvfb, proc)
         wait_for(lambda: len(read_log(log)) > 3, 30, "frames")
         for key in ("Left", "dead_acute"):
             xdotool(xvfb, "key", "--window", window, key)
@@ -327,7 +331,7 @@ def test_a_save_that_does_not_fit_on_the_disk_leaves_no_half_written_png(xvfb, c
         preexec_fn=limit_file_size,
     )
     try:
-        window = find_window(xvfb, proc.pid)
+        window = find_window(xvfb, proc)
         time.sleep(1.5)  # the clip's digit in the box: the save is a crop and its model input
         out, err = stop_with_key(xvfb, window, proc, "q")
     finally:
