@@ -348,17 +348,20 @@ class Recognizer:
         """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.
 
         The reading's pixel constants (speck sizes, line widths) are tuned on 640x480 frames:
-        the grown crop is shrunk back to that scale (gray, INTER_AREA) and read there, which
-        also costs less than reading it large. Digit rects come back in frame pixels.
+        the grown crop (and the margin a digit cut by its edge is read from) is shrunk back
+        to that scale (gray, INTER_AREA) and read there, which also costs less than reading
+        it large. Digit rects come back in frame pixels.
         """
         base = self.settings.box_for(self.multi)
         size = self.settings.box_for(self.multi, frame.shape[0])
         if size == base:
             return preprocess.read_box(frame, size, threshold, self.multi)
         box = preprocess.centred_box(frame.shape, size)
+        region = preprocess.centred_box(frame.shape, preprocess.reach_size(size))
         scale = frame.shape[0] / REFERENCE_HEIGHT
+        shrunk = (max(1, round(region.w / scale)), max(1, round(region.h / scale)))
+        crop = cv2.resize(preprocess.to_gray(frame[region.slices()]), shrunk, interpolation=cv2.INTER_AREA)
         small = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
-        crop = cv2.resize(preprocess.to_gray(frame[box.slices()]), small, interpolation=cv2.INTER_AREA)
         _, mask, level, digits = preprocess.read_box(crop, small, threshold, self.multi)
         return box, mask, level, [_scaled(d, scale) for d in digits]
 

@@ -56,6 +56,44 @@ def test_a_digit_reaching_the_box_edge_is_read(mnist_sample, cnn):
     assert read_right >= 0.8 * len(picks)
 
 
+def ink_columns(digit: np.ndarray, scale: int) -> tuple[int, int]:
+    """First and last ink column of the MNIST digit as `write_mnist` scales it, from its left."""
+    ink = cv2.resize(digit, (28 * scale, 28 * scale), interpolation=cv2.INTER_CUBIC) > 100
+    cols = np.flatnonzero(ink.any(axis=0))
+    return int(cols[0]), int(cols[-1])
+
+
+@pytest.mark.parametrize("past", [0.2, 0.35])
+def test_a_digit_crossing_the_box_edge_is_read_whole(mnist_sample, cnn, past):
+    """Written to the right, a digit runs a fifth or a third of its width past the box's right
+    edge: its whole ink is read from the frame around the box, not the part left inside."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    box = preprocess.centred_box((480, 640), BOX)
+    read_right = 0
+    picks = [int(np.flatnonzero(y == d)[k]) for d in range(10) for k in range(2)]
+    for i in picks:
+        first, last = ink_columns(x[i], 4)
+        ink_right = box.x + box.w + round(past * (last - first + 1))  # frame column past the ink
+        frame = write_mnist(paper_frame(), x[i], 4, ink_right - last - 1 + 56, 300)
+        digits = preprocess.read_box(frame, BOX)[3]
+        assert len(digits) == 1 and digits[0].rect.x + digits[0].rect.w >= ink_right - box.x - 1, digits
+        read_right += read(frame, cnn) == [int(y[i])]
+    assert read_right >= 0.9 * len(picks)
+
+
+def test_a_digit_mostly_outside_the_box_is_not_read_from_outside_it(mnist_sample):
+    """Two thirds of a digit past the box's edge: what is read of it, if anything, lies mostly inside."""
+    x = mnist_sample["x_test"]
+    box = preprocess.centred_box((480, 640), BOX)
+    for i in range(10):
+        first, last = ink_columns(x[i], 4)
+        ink_right = box.x + box.w + round(0.67 * (last - first + 1))
+        frame = write_mnist(paper_frame(), x[i], 4, ink_right - last - 1 + 56, 300)
+        inside = preprocess.Rect(0, 0, box.w, box.h)
+        for d in preprocess.read_box(frame, BOX)[3]:
+            assert d.rect.overlap(inside) >= 0.5 * d.rect.w * d.rect.h, d.rect
+
+
 def test_a_sheet_edge_the_desk_and_a_hand_in_the_box_are_not_digits():
     frame = paper_frame(DESK)  # a sticky note on a dark desk, its corner inside the box
     frame[:300, :380] = PAPER

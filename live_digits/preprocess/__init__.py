@@ -15,6 +15,7 @@ share exactly the same preprocessing. Masks are uint8 with ink = 255 on backgrou
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,15 @@ from live_digits.preprocess.threshold import NUMBER_HYSTERESIS, read_ink, thresh
 
 DEFAULT_BOX = (200, 200)  # (width, height) of the centred crop read for one digit
 NUMBER_BOX = (400, 200)  # ... and for a number (--multi): room for several digits side by side
+# People do not keep every stroke inside the box: when a digit's piece touches the box's
+# edge, the box grown by REACH of its sides on each side is read too, and the piece found
+# there replaces the cut one if it holds REACH_COVER of the cut piece's rect and has
+# REACH_INSIDE of its own rect inside the box (a digit mostly outside it is not read).
+# Only a piece at the edge is replaced: reading the grown box always shows more of a small
+# sheet's edge and the desk, and lost more than it gained (docs/accuracy.md).
+REACH = 0.15
+REACH_COVER = 0.8
+REACH_INSIDE = 0.5
 
 __all__ = [
     "DEFAULT_BOX",
@@ -40,6 +50,7 @@ __all__ = [
     "normalise_crop",
     "normalise_patch",
     "read_box",
+    "reach_size",
     "remove_ruled_lines",
     "threshold_ink",
     "to_gray",
@@ -50,7 +61,7 @@ __all__ = [
 class Digit:
     """One digit found in a mask: where it is and the 28x28 model input made from it."""
 
-    rect: Rect  # bounding box inside the mask it was found in
+    rect: Rect  # bounding box in the mask it was found in (one read past the box edge overhangs it)
     image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
     # Number mode, a piece wide enough to be touching digits: the ways to cut it into
     # digits (`segment.split_touching`); the classifier decides which reading holds.
@@ -88,14 +99,53 @@ def read_box(
     the threshold level used, the digits in it).
 
     The one path from a frame to model inputs: the live loop and training both take it.
-    Number mode also keeps faint ink that touches the ink (hysteresis).
+    Number mode also keeps faint ink that touches the ink (hysteresis). A digit cut by the
+    box's edge is read whole from the frame around the box (`REACH`): its rect then
+    overhangs the mask.
     """
     box = centred_box(frame.shape, box_size)
+    mask, level, digits = _read(frame, box, threshold, multi)
+    if any(d.rect.touches_edge(mask.shape) for d in digits):
+        digits = _reach_past_edge(frame, box, threshold, multi, digits)
+    return box, mask, level, digits
+
+
+def reach_size(box_size: tuple[int, int]) -> tuple[int, int]:
+    """The (w, h) of the box grown by REACH on each side: what `read_box` may read of a frame."""
+    return round(box_size[0] * (1 + 2 * REACH)), round(box_size[1] * (1 + 2 * REACH))
+
+
+def _read(frame: np.ndarray, box: Rect, threshold: int, multi: bool) -> tuple[np.ndarray, float, list[Digit]]:
     gray = to_gray(frame[box.slices()])
     if gray.size == 0:  # a 0-size frame: nothing to threshold, no digit
-        return box, gray, float(threshold), []
+        return gray, float(threshold), []
     mask, level, off_paper = read_ink(gray, threshold, NUMBER_HYSTERESIS if multi else None)
-    return box, mask, level, find_digits(mask, multi, off_paper)
+    return mask, level, find_digits(mask, multi, off_paper)
+
+
+def _reach_past_edge(frame: np.ndarray, box: Rect, threshold: int, multi: bool, digits: list[Digit]) -> list[Digit]:
+    """`digits` (in `box`) with each one cut by the box's edge replaced by its whole piece
+    read in the grown box, where there is one (rects in the box's pixels)."""
+    grown = centred_box(frame.shape, reach_size((box.w, box.h)))
+    if grown == box:  # the frame is no bigger than the box
+        return digits
+    found = [_moved(d, grown.x - box.x, grown.y - box.y) for d in _read(frame, grown, threshold, multi)[2]]
+    inside, used, out = Rect(0, 0, box.w, box.h), set(), []
+    for digit in digits:
+        if digit.rect.touches_edge((box.h, box.w)) and found:
+            i = max(range(len(found)), key=lambda k: found[k].rect.overlap(digit.rect))
+            whole = found[i].rect
+            held = whole.overlap(digit.rect) >= REACH_COVER * digit.rect.w * digit.rect.h
+            if held and i not in used and whole.overlap(inside) >= REACH_INSIDE * whole.w * whole.h:
+                used.add(i)
+                digit = found[i]
+        out.append(digit)
+    return out
+
+
+def _moved(digit: Digit, dx: int, dy: int) -> Digit:
+    splits = tuple(tuple(_moved(part, dx, dy) for part in way) for way in digit.splits)
+    return dataclasses.replace(digit, rect=digit.rect.moved(dx, dy), splits=splits)
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:

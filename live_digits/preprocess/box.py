@@ -20,6 +20,19 @@ class Rect:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y, self.y + self.h), slice(self.x, self.x + self.w)
 
+    def moved(self, dx: int, dy: int) -> Rect:
+        return Rect(self.x + dx, self.y + dy, self.w, self.h)
+
+    def overlap(self, other: Rect) -> int:
+        """The area (px) the two rects share."""
+        w = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
+        h = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
+        return max(0, w) * max(0, h)
+
+    def touches_edge(self, shape: tuple[int, ...]) -> bool:
+        """Whether the rect reaches the border of a (H, W) image it lies in."""
+        return self.x <= 0 or self.y <= 0 or self.x + self.w >= shape[1] or self.y + self.h >= shape[0]
+
 
 def centred_box(frame_shape: tuple[int, ...], size: tuple[int, int]) -> Rect:
     """The (w, h) box centred in a frame of `frame_shape`, shrunk to fit if the frame is small."""
