@@ -177,3 +177,25 @@ def test_a_number_running_past_the_box_edge_is_read_whole(mnist_sample, cnn):
             left = write(frame, im, 80, left, 290) + 25
         right += read_number(frame, cnn) == "".join(map(str, number))
     assert right >= 4
+
+
+def test_a_run_of_touching_digits_is_read_not_dropped_as_a_dash(mnist_sample, cnn):
+    """Five digits written with a thick pen close enough to touch make one piece over 2.5 times
+    as wide as tall. In a number it is a run of digits to read, not a dash: the number shown
+    is the whole number or nothing, never the one separate digit beside the run."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    whole = 0
+    for k in range(4):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        number = [(2 * k + j) % 10 for j in range(6)]
+        left = 150
+        for j, d in enumerate(number):
+            left = write(frame, x[np.flatnonzero(y == d)[k]], 60, left, 280) + (25 if j == 4 else 2)
+        frame = cv2.erode(frame, np.ones((7, 7), np.uint8))  # a thick pen: the strokes grow 3 px each way
+        pieces = preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)[3]
+        assert len(pieces) >= 2 and pieces[0].rect.w > 2.5 * pieces[0].rect.h, [d.rect for d in pieces]
+        recognizer = Recognizer(cnn, Settings(multi=True))
+        shown = [recognizer.process(frame).number for _ in range(5)][-1]
+        assert shown in ("".join(map(str, number)), ""), shown
+        whole += shown != ""
+    assert whole >= 2

@@ -13,6 +13,8 @@ from live_digits.preprocess.labels import components, select
 MAX_INK = 0.5  # a crop more than half ink is a covered lens or a dark object, not a digit
 MIN_DIGIT = 0.12  # a digit is at least this much of the box's shorter side tall or wide ...
 MIN_DIGIT_IN_NUMBER = 0.07  # ... in a number, where a digit may be half its neighbour's height, this
+DASH_ASPECT = 2.5  # a piece wider than this many times its height is a dash or an underline ...
+RUN_ASPECT = 6.0  # ... but in a number a run of up to six touching digits (the line reader's most)
 # In a number, a piece under MIN_HEIGHT_IN_NUMBER of the tallest digit's height is a digit
 # only if it stands on the number's line (its bottom within ON_THE_LINE of that height from
 # the tall digits' bottoms), is at least MIN_SMALL_DIGIT of it tall and SMALL_DIGIT_ASPECT
@@ -166,7 +168,7 @@ def find_digit_groups(
         if areas.max() < MIN_MAIN_PIECE * areas.sum():
             continue
         rect = _union_of(stats[group, :4].tolist())
-        if _looks_like_digit(rect, mask.shape, MIN_DIGIT_IN_NUMBER):
+        if _looks_like_digit(rect, mask.shape, MIN_DIGIT_IN_NUMBER, RUN_ASPECT):
             digits.append((rect, group))
     digits = _on_the_line(digits) if digits else []
     digits.sort(key=lambda item: item[0].x)
@@ -251,12 +253,14 @@ def _union_of(boxes: list[list[int]]) -> Rect:
     return Rect(x0, y0, x1 - x0, y1 - y0)
 
 
-def _looks_like_digit(rect: Rect, box_shape: tuple[int, int], smallest: float = MIN_DIGIT) -> bool:
+def _looks_like_digit(
+    rect: Rect, box_shape: tuple[int, int], smallest: float = MIN_DIGIT, widest: float = DASH_ASPECT
+) -> bool:
     """Reject what cannot be a digit by its rect: too small to read (under `smallest` of the
-    box's shorter side) or a dash."""
+    box's shorter side) or a dash (wider than `widest` times its height)."""
     bh, bw = box_shape
     big_enough = max(rect.w, rect.h) >= smallest * min(bh, bw) and rect.h >= 0.08 * bh
-    return big_enough and rect.w <= 2.5 * rect.h  # wider: a dash, an underline
+    return big_enough and rect.w <= widest * rect.h
 
 
 def _solid_blob(rect: Rect, patch: np.ndarray) -> bool:
