@@ -199,3 +199,24 @@ def test_a_run_of_touching_digits_is_read_not_dropped_as_a_dash(mnist_sample, cn
         assert shown in ("".join(map(str, number)), ""), shown
         whole += shown != ""
     assert whole >= 2
+
+
+def test_a_1_cut_by_the_box_edge_at_the_number_s_start_is_read(mnist_sample, cnn):
+    """A slanted 1 whose foot runs out through the box's left side is a straight bar at the
+    edge, like a sheet's edge, but it stands beside the number's first digit: the number is
+    read with it, not without it. The same bar two digit heights away is not a 1."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    box = preprocess.centred_box((480, 640), preprocess.NUMBER_BOX)
+    right = 0
+    for k, (a, b) in enumerate([(5, 0), (3, 8), (7, 2), (6, 4), (9, 9)]):
+        frame = np.full((480, 640, 3), PAPER, np.uint8)
+        cv2.line(frame, (box.x + 14, 225), (box.x - 6, 290), (INK,) * 3, 6)  # the 1, its foot past the edge
+        end = write(frame, x[np.flatnonzero(y == a)[k]], 65, box.x + 35, 290)
+        write(frame, x[np.flatnonzero(y == b)[k]], 65, end + 20, 290)
+        right += recognised_number(frame, cnn) == f"1{a}{b}"
+        far = np.full((480, 640, 3), PAPER, np.uint8)
+        cv2.line(far, (box.x + 14, 225), (box.x - 6, 290), (INK,) * 3, 6)
+        end = write(far, x[np.flatnonzero(y == a)[k]], 65, box.x + 160, 290)
+        write(far, x[np.flatnonzero(y == b)[k]], 65, end + 20, 290)
+        assert recognised_number(far, cnn) in (f"{a}{b}", ""), "a bar far from the number was read as a 1"
+    assert right >= 4, right

@@ -55,6 +55,11 @@ EDGE_LINE_PX = 6
 # hole of at least BLOT_HOLE of its ink (a fat marker's 8: holes of 2-5%, a specular glint less).
 BLOT_FILL = 0.72
 BLOT_HOLE = 0.01
+# In a number, a straight stroke running into the box's left or right side (a bar to
+# `_stroke_reaching_edge`) is a 1 at the number's end if it stands beside the end digit
+# like one (`_ones_at_the_ends`).
+ONE_HEIGHT = (0.6, 1.3)
+ONE_GAP = 1.0
 EDGE_RIM = 4  # px around a piece searched for the desk beside it
 MAX_DESK_SHARE = 0.5  # a piece more than this surrounded by the desk is on the desk, not the sheet
 
@@ -171,6 +176,8 @@ def find_digit_groups(
         if _looks_like_digit(rect, mask.shape, MIN_DIGIT_IN_NUMBER, RUN_ASPECT):
             digits.append((rect, group))
     digits = _on_the_line(digits) if digits else []
+    if digits:
+        digits += _ones_at_the_ends(digits, _edge_bars(labels, stats, keep, off_paper))
     digits.sort(key=lambda item: item[0].x)
     patches = [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
     if all(_solid_blob(rect, patch) for rect, patch in patches):
@@ -238,6 +245,44 @@ def _on_the_line(digits: list[tuple[Rect, np.ndarray]]) -> list[tuple[Rect, np.n
             and abs(rect.y + rect.h - line) <= ON_THE_LINE * tallest
         )
     ]
+
+
+def _edge_bars(
+    labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, off_paper: np.ndarray | None
+) -> list[tuple[Rect, np.ndarray]]:
+    """The pieces left out as bars (any slant) that run into the box's left or right side only,
+    on the paper, as [(rect, [label])]: a 1 cut by the edge, or a sheet's edge."""
+    h, w = labels.shape
+    x, y, cw, ch, area = (stats[:, i] for i in range(5))
+    one_side = ((x == 0) != (x + cw == w)) & (y > 0) & (y + ch < h) & (area >= 8)
+    one_side[0] = False
+    one_side[keep] = False
+    bars = []
+    for label in np.flatnonzero(one_side).tolist():
+        bx, by, bw, bh = stats[label, :4].tolist()
+        piece = (labels[by : by + bh, bx : bx + bw] == label).view(np.uint8)
+        (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
+        if min(rw, rh) < EDGE_BAR_ASPECT * max(rw, rh) and _desk_share(labels, stats, label, off_paper) == 0:
+            bars.append((Rect(bx, by, bw, bh), np.array([label])))
+    return bars
+
+
+def _ones_at_the_ends(digits: list[tuple[Rect, np.ndarray]], bars: list[tuple[Rect, np.ndarray]]) -> list:
+    """The edge bars beside the number's first or last digit like a 1: ONE_HEIGHT times the
+    digits' median height, ONE_GAP of it from that digit, beside it on the line (half the
+    bar's height level with it; the bar's foot may be cut off by the edge)."""
+    if not bars:
+        return []
+    rects = sorted((rect for rect, _ in digits), key=lambda r: r.x)
+    height = float(np.median([r.h for r in rects]))
+    ones = []
+    for bar, group in bars:
+        end = rects[0] if bar.x < rects[0].x else rects[-1]
+        gap = max(end.x - (bar.x + bar.w), bar.x - (end.x + end.w))
+        level = min(bar.y + bar.h, end.y + end.h) - max(bar.y, end.y)
+        if ONE_HEIGHT[0] * height <= bar.h <= ONE_HEIGHT[1] * height and gap <= ONE_GAP * height and level >= bar.h / 2:
+            ones.append((bar, group))
+    return ones
 
 
 def _touches_border(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
