@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from live_digits import preprocess
+from live_digits.recognizer import Recognizer
 
 PAPER, INK, DESK = 205, 45, 70
 BOX = preprocess.DEFAULT_BOX
@@ -79,6 +80,23 @@ def test_a_digit_crossing_the_box_edge_is_read_whole(mnist_sample, cnn, past):
         assert len(digits) == 1 and digits[0].rect.x + digits[0].rect.w >= ink_right - box.x - 1, digits
         read_right += read(frame, cnn) == [int(y[i])]
     assert read_right >= 0.9 * len(picks)
+
+
+def test_a_digit_crossing_the_edge_of_an_hd_camera_s_box_is_read_whole(mnist_sample, cnn):
+    """A 1280x960 camera: the grown box is read at the 480-line scale, the frame around it too."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    box = preprocess.centred_box((480, 640), BOX)
+    i = int(np.flatnonzero(y == 3)[0])
+    first, last = ink_columns(x[i], 4)
+    ink_right = box.x + box.w + round(0.25 * (last - first + 1))
+    frame = write_mnist(paper_frame(), x[i], 4, ink_right - last - 1 + 56, 300)
+    hd = cv2.resize(frame, (1280, 960), interpolation=cv2.INTER_LINEAR)
+    recognizer = Recognizer(cnn)
+    for _ in range(5):
+        result = recognizer.process(hd)
+    r, b = result.digit_rect, result.box
+    assert (b.w, b.h) == (400, 400) and r.x + r.w >= 2 * ink_right - 4 > b.x + b.w, (r, b)
+    assert result.digit == 3
 
 
 def test_a_digit_mostly_outside_the_box_is_not_read_from_outside_it(mnist_sample):
