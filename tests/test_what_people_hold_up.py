@@ -82,6 +82,24 @@ def test_a_digit_crossing_the_box_edge_is_read_whole(mnist_sample, cnn, past):
     assert read_right >= 0.9 * len(picks)
 
 
+def test_reading_past_the_edge_takes_nothing_from_beyond_the_other_sides(mnist_sample):
+    """A big digit cut by the box's left edge, a sheet's edge standing just past its right
+    edge: read in the grown box, the two form one group; it is not taken (the digit is read
+    as cut), so the bar beyond the right side never joins the digit."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    box = preprocess.centred_box((480, 640), BOX)
+    for d in (3, 5, 2):
+        i = int(np.flatnonzero(y == d)[0])
+        first, last = ink_columns(x[i], 9)
+        ink_left = box.x - round(0.15 * (last - first + 1))
+        frame = write_mnist(paper_frame(), x[i], 9, ink_left - first + 126, 330)
+        frame[150:330, box.x + box.w + 3 : box.x + box.w + 7] = INK  # past the right edge
+        digits = preprocess.read_box(frame, BOX)[3]
+        assert len(digits) == 1, digits
+        r = digits[0].rect
+        assert r.x + r.w <= box.w, (d, r)
+
+
 def test_a_digit_crossing_the_edge_of_an_hd_camera_s_box_is_read_whole(mnist_sample, cnn):
     """A 1280x960 camera: the grown box is read at the 480-line scale, the frame around it too."""
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]

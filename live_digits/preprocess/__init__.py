@@ -136,11 +136,24 @@ def _reach_past_edge(frame: np.ndarray, box: Rect, threshold: int, multi: bool, 
             i = max(range(len(found)), key=lambda k: found[k].rect.overlap(digit.rect))
             whole = found[i].rect
             held = whole.overlap(digit.rect) >= REACH_COVER * digit.rect.w * digit.rect.h
-            if held and i not in used and whole.overlap(inside) >= REACH_INSIDE * whole.w * whole.h:
+            mostly_inside = whole.overlap(inside) >= REACH_INSIDE * whole.w * whole.h
+            if held and i not in used and mostly_inside and _past_only_where_cut(whole, digit.rect, inside):
                 used.add(i)
                 digit = found[i]
         out.append(digit)
     return out
+
+
+def _past_only_where_cut(whole: Rect, cut: Rect, box: Rect) -> bool:
+    """Whether `whole` goes past the box only across the sides the `cut` piece touches: the
+    digit runs on where the edge cut it, and nothing beyond another side (the desk, a sheet's
+    edge beside the box) joined it."""
+    return (
+        (whole.x >= box.x or cut.x <= box.x)
+        and (whole.y >= box.y or cut.y <= box.y)
+        and (whole.x + whole.w <= box.x + box.w or cut.x + cut.w >= box.x + box.w)
+        and (whole.y + whole.h <= box.y + box.h or cut.y + cut.h >= box.y + box.h)
+    )
 
 
 def _moved(digit: Digit, dx: int, dy: int) -> Digit:
