@@ -22,7 +22,6 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from live_digits import preprocess
@@ -194,9 +193,7 @@ def drop_strays(rects: list[Rect], rows: np.ndarray, min_confidence: float) -> t
     height = float(np.median([r.h for r in rects]))
 
     def apart(i: int, j: int) -> bool:
-        a, b = rects[i], rects[j]
-        gap = max(b.x - (a.x + a.w), a.x - (b.x + b.w))
-        return gap >= STRAY_GAP * height and float(rows[i].max()) < min_confidence
+        return rects[i].gap_x(rects[j]) >= STRAY_GAP * height and float(rows[i].max()) < min_confidence
 
     while len(keep) >= 2 and apart(keep[0], keep[1]):
         keep.pop(0)
@@ -348,21 +345,15 @@ class Recognizer:
         """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.
 
         The reading's pixel constants (speck sizes, line widths) are tuned on 640x480 frames:
-        the grown crop (and the margin a digit cut by its edge is read from) is shrunk back
-        to that scale (gray, INTER_AREA) and read there, which also costs less than reading
-        it large. Digit rects come back in frame pixels.
+        the grown box (and the frame around it, if a digit is cut by its edge) is shrunk back
+        to that scale and read there, which also costs less than reading it large. Digit
+        rects come back in frame pixels.
         """
-        base = self.settings.box_for(self.multi)
         size = self.settings.box_for(self.multi, frame.shape[0])
-        if size == base:
+        if size == self.settings.box_for(self.multi):
             return preprocess.read_box(frame, size, threshold, self.multi)
-        box = preprocess.centred_box(frame.shape, size)
-        region = preprocess.centred_box(frame.shape, preprocess.reach_size(size))
         scale = frame.shape[0] / REFERENCE_HEIGHT
-        shrunk = (max(1, round(region.w / scale)), max(1, round(region.h / scale)))
-        crop = cv2.resize(preprocess.to_gray(frame[region.slices()]), shrunk, interpolation=cv2.INTER_AREA)
-        small = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
-        _, mask, level, digits = preprocess.read_box(crop, small, threshold, self.multi)
+        box, mask, level, digits = preprocess.read_box(frame, size, threshold, self.multi, scale)
         return box, mask, level, [_scaled(d, scale) for d in digits]
 
     def _combine(self, result: Result, read, box: Rect) -> None:

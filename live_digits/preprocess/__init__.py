@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from live_digits.preprocess.box import Rect, centred_box, to_gray
@@ -50,7 +51,6 @@ __all__ = [
     "normalise_crop",
     "normalise_patch",
     "read_box",
-    "reach_size",
     "remove_ruled_lines",
     "threshold_ink",
     "to_gray",
@@ -93,7 +93,7 @@ def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | N
 
 
 def read_box(
-    frame: np.ndarray, box_size: tuple[int, int], threshold: int = 0, multi: bool = False
+    frame: np.ndarray, box_size: tuple[int, int], threshold: int = 0, multi: bool = False, scale: float = 1.0
 ) -> tuple[Rect, np.ndarray, float, list[Digit]]:
     """A camera frame (any dtype/channels) -> (its centred box, the box's uint8 ink mask,
     the threshold level used, the digits in it).
@@ -101,38 +101,49 @@ def read_box(
     The one path from a frame to model inputs: the live loop and training both take it.
     Number mode also keeps faint ink that touches the ink (hysteresis). A digit cut by the
     box's edge is read whole from the frame around the box (`REACH`): its rect then
-    overhangs the mask.
+    overhangs the mask. `scale` > 1 reads the box shrunk that many times (gray, INTER_AREA):
+    the mask and the digits' rects are then in the shrunk pixels.
     """
     box = centred_box(frame.shape, box_size)
-    mask, level, digits = _read(frame, box, threshold, multi)
+    mask, level, digits = _read(frame, box, threshold, multi, scale)
     if any(d.rect.touches_edge(mask.shape) for d in digits):
-        digits = _reach_past_edge(frame, box, threshold, multi, digits)
+        digits = _reach_past_edge(frame, box, threshold, multi, scale, digits, mask.shape)
     return box, mask, level, digits
 
 
-def reach_size(box_size: tuple[int, int]) -> tuple[int, int]:
-    """The (w, h) of the box grown by REACH on each side: what `read_box` may read of a frame."""
-    return round(box_size[0] * (1 + 2 * REACH)), round(box_size[1] * (1 + 2 * REACH))
-
-
-def _read(frame: np.ndarray, box: Rect, threshold: int, multi: bool) -> tuple[np.ndarray, float, list[Digit]]:
+def _read(
+    frame: np.ndarray, box: Rect, threshold: int, multi: bool, scale: float
+) -> tuple[np.ndarray, float, list[Digit]]:
     gray = to_gray(frame[box.slices()])
     if gray.size == 0:  # a 0-size frame: nothing to threshold, no digit
         return gray, float(threshold), []
+    if scale != 1:
+        shrunk = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
+        gray = cv2.resize(gray, shrunk, interpolation=cv2.INTER_AREA)
     mask, level, off_paper = read_ink(gray, threshold, NUMBER_HYSTERESIS if multi else None)
     return mask, level, find_digits(mask, multi, off_paper)
 
 
-def _reach_past_edge(frame: np.ndarray, box: Rect, threshold: int, multi: bool, digits: list[Digit]) -> list[Digit]:
-    """`digits` (in `box`) with each one cut by the box's edge replaced by its whole piece
-    read in the grown box, where there is one (rects in the box's pixels)."""
-    grown = centred_box(frame.shape, reach_size((box.w, box.h)))
+def _reach_past_edge(
+    frame: np.ndarray,
+    box: Rect,
+    threshold: int,
+    multi: bool,
+    scale: float,
+    digits: list[Digit],
+    shape: tuple[int, ...],
+) -> list[Digit]:
+    """`digits` (in the box's (H, W) mask of `shape`) with each one cut by the box's edge
+    replaced by its whole piece read in the grown box, where there is one (rects in the mask's pixels)."""
+    size = (round(box.w * (1 + 2 * REACH)), round(box.h * (1 + 2 * REACH)))
+    grown = centred_box(frame.shape, size)
     if grown == box:  # the frame is no bigger than the box
         return digits
-    found = [_moved(d, grown.x - box.x, grown.y - box.y) for d in _read(frame, grown, threshold, multi)[2]]
-    inside, used, out = Rect(0, 0, box.w, box.h), set(), []
+    dx, dy = round((grown.x - box.x) / scale), round((grown.y - box.y) / scale)
+    found = [_moved(d, dx, dy) for d in _read(frame, grown, threshold, multi, scale)[2]]
+    inside, used, out = Rect(0, 0, shape[1], shape[0]), set(), []
     for digit in digits:
-        if digit.rect.touches_edge((box.h, box.w)) and found:
+        if digit.rect.touches_edge(shape) and found:
             i = max(range(len(found)), key=lambda k: found[k].rect.overlap(digit.rect))
             whole = found[i].rect
             held = whole.overlap(digit.rect) >= REACH_COVER * digit.rect.w * digit.rect.h

@@ -29,6 +29,10 @@ class Rect:
         h = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
         return max(0, w) * max(0, h)
 
+    def gap_x(self, other: Rect) -> int:
+        """The columns between the two rects side by side (negative where they overlap)."""
+        return max(other.x - (self.x + self.w), self.x - (other.x + other.w))
+
     def touches_edge(self, shape: tuple[int, ...]) -> bool:
         """Whether the rect reaches the border of a (H, W) image it lies in."""
         return self.x <= 0 or self.y <= 0 or self.x + self.w >= shape[1] or self.y + self.h >= shape[0]

@@ -122,14 +122,20 @@ def _stroke_reaching_edge(labels: np.ndarray, stats: np.ndarray, label: int) -> 
         runs = np.count_nonzero(np.diff(bridged.astype(np.int8), prepend=0) == 1)
         if runs > EDGE_MAX_RUNS or np.count_nonzero(contact) > EDGE_MAX_CONTACT * len(contact):
             return False
-    piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
-    (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
-    short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
+    short, long = (max(side, 1.0) for side in _rotated_sides(labels, stats, label))
     fill = area / (short * long)
     straight = short < EDGE_LINE_PX or fill > (EDGE_RAGGED_FILL if len(touched) > 1 else EDGE_BAR_FILL)
     if short < EDGE_BAR_ASPECT * long and straight:
         return False  # a bar; across the box, even a ragged one (a margin line in the dark)
     return True
+
+
+def _rotated_sides(labels: np.ndarray, stats: np.ndarray, label: int) -> tuple[float, float]:
+    """The short and long side of a component's rotated bounding rectangle (px)."""
+    x, y, cw, ch = stats[label, :4].tolist()
+    piece = (labels[y : y + ch, x : x + cw] == label).view(np.uint8)
+    (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
+    return min(rw, rh), max(rw, rh)
 
 
 def _desk_share(labels: np.ndarray, stats: np.ndarray, label: int, off_paper: np.ndarray | None) -> float:
@@ -259,11 +265,9 @@ def _edge_bars(
     one_side[keep] = False
     bars = []
     for label in np.flatnonzero(one_side).tolist():
-        bx, by, bw, bh = stats[label, :4].tolist()
-        piece = (labels[by : by + bh, bx : bx + bw] == label).view(np.uint8)
-        (_, _), (rw, rh), _ = cv2.minAreaRect(cv2.findNonZero(piece))
-        if min(rw, rh) < EDGE_BAR_ASPECT * max(rw, rh) and _desk_share(labels, stats, label, off_paper) == 0:
-            bars.append((Rect(bx, by, bw, bh), np.array([label])))
+        short, long = _rotated_sides(labels, stats, label)
+        if short < EDGE_BAR_ASPECT * long and _desk_share(labels, stats, label, off_paper) == 0:
+            bars.append((Rect(*stats[label, :4].tolist()), np.array([label])))
     return bars
 
 
@@ -278,9 +282,9 @@ def _ones_at_the_ends(digits: list[tuple[Rect, np.ndarray]], bars: list[tuple[Re
     ones = []
     for bar, group in bars:
         end = rects[0] if bar.x < rects[0].x else rects[-1]
-        gap = max(end.x - (bar.x + bar.w), bar.x - (end.x + end.w))
         level = min(bar.y + bar.h, end.y + end.h) - max(bar.y, end.y)
-        if ONE_HEIGHT[0] * height <= bar.h <= ONE_HEIGHT[1] * height and gap <= ONE_GAP * height and level >= bar.h / 2:
+        beside = bar.gap_x(end) <= ONE_GAP * height and level >= bar.h / 2
+        if ONE_HEIGHT[0] * height <= bar.h <= ONE_HEIGHT[1] * height and beside:
             ones.append((bar, group))
     return ones
 
