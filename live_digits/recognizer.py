@@ -34,6 +34,7 @@ SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of a
 SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
+WHOLE_SURE = 0.95  # a piece read whole this surely is one digit, neither cut nor read as a line (0.8-0.99 swept)
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
 STRAY_GAP = 1.0  # a number's end piece this many digit heights from the next is apart from it (gaps: 0.6-1.5 swept)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
@@ -128,40 +129,46 @@ class Result:
         return out
 
 
-def model_batch(digits: list[preprocess.Digit], cuts: bool = True) -> np.ndarray:
-    """float32 (M, 28, 28): every digit's input, then (`cuts`) the parts of the ways to cut
-    those that may be touching digits."""
-    parts = [part.image for d in digits for way in d.splits for part in way] if cuts else []
-    images = [d.image for d in digits] + parts
+def model_batch(digits: list[preprocess.Digit]) -> np.ndarray:
+    """float32 (N, 28, 28): the digits' model inputs."""
+    images = [d.image for d in digits]
     return np.stack(images) if images else np.zeros((0, preprocess.INPUT_SIZE, preprocess.INPUT_SIZE), np.float32)
 
 
 def read_touching(
     digits: list[preprocess.Digit],
     probs: np.ndarray,
-    cuts: bool = True,
+    classify=None,
     line_reader=None,
     mask: np.ndarray | None = None,
     mask_scale: float = 1.0,
 ) -> tuple[list[Rect], np.ndarray]:
     """Each piece read as one digit, or as the touching digits it may be.
 
-    With a line reader (`sequence`; `mask` is the box's), a piece wide enough to be touching
-    digits (one with `splits`) is first read alone as a line: if it reads two digits or more,
-    each at least LINE_SURE, those are taken, with boxes on their own ink. Otherwise the piece
-    is read as the parts of its best way to cut it (the way whose least sure part is surest)
-    when every part reads at least SPLIT_SURE and more surely than the whole. This needs a
-    classifier that knows "not one digit": to it, touching digits and part of a digit are
-    that, so the whole of a touching pair and the halves of a wide 0 read unsure.
-    `probs` (M, 10) answers `model_batch(digits, cuts)`; without `cuts` no piece is cut.
-    `mask_scale`: digit rects are in pixels this many times the mask's (a grown HD box).
+    `probs` (N, 10) are the pieces read whole (`model_batch(digits)`). A piece read whole at
+    least WHOLE_SURE is one digit. Any other piece wide enough to be touching digits (one
+    with `splits`) is, with a line reader (`sequence`; `mask` is the box's), first read alone
+    as a line: if it reads two digits or more, each at least LINE_SURE, those are taken, with
+    boxes on their own ink. Otherwise, with `classify` (the classifier's predict; None: no
+    piece is cut), it is read as the parts of its best way to cut it (the way whose least
+    sure part is surest) when every part reads at least SPLIT_SURE and more surely than the
+    whole. This needs a classifier that knows "not one digit": to it, touching digits and
+    part of a digit are that, so the whole of a touching pair and the halves of a wide 0
+    read unsure. `mask_scale`: digit rects are in pixels this many times the mask's (a grown HD box).
     Returns the digits' rects (in the mask) and probabilities (K, 10), left to right.
     """
-    rects, rows, k = [], [], len(digits)
-    for digit, whole in zip(digits, probs, strict=False):
-        ways = probs[k : k + sum(len(way) for way in digit.splits)] if cuts else probs[:0]  # its parts' rows
+    unsure = [float(whole.max()) < WHOLE_SURE and bool(d.splits) for d, whole in zip(digits, probs, strict=True)]
+    parts = [part.image for d, u in zip(digits, unsure, strict=True) if u for way in d.splits for part in way]
+    parts_read = classify(np.stack(parts)) if classify is not None and parts else np.zeros((0, 10), np.float32)
+    rects, rows, k = [], [], 0
+    for digit, whole, cut in zip(digits, probs, unsure, strict=True):
+        if not cut:
+            rects.append(digit.rect)
+            rows.append(whole)
+            continue
+        ways = parts_read[k : k + sum(len(way) for way in digit.splits)]  # its parts' rows (none without classify)
         k += len(ways)
-        if digit.splits and line_reader is not None:
+        if line_reader is not None:
             found, read = read_line(line_reader, mask, [_scaled_rect(digit.rect, 1 / mask_scale)])
             found = [_scaled_rect(r, mask_scale) for r in found]
             if len(found) >= 2 and read.max(axis=1).min() >= LINE_SURE:
@@ -169,9 +176,9 @@ def read_touching(
                 rows += list(read)
                 continue
         best, sure = None, max(SPLIT_SURE, float(whole.max()))
-        for way, parts in _ways_read(digit, ways):
-            if parts.max(axis=1).min() > sure:
-                best, sure = (way, parts), float(parts.max(axis=1).min())
+        for way, parts_of_way in _ways_read(digit, ways):
+            if parts_of_way.max(axis=1).min() > sure:
+                best, sure = (way, parts_of_way), float(parts_of_way.max(axis=1).min())
         if best is None:
             rects.append(digit.rect)
             rows.append(whole)
@@ -226,9 +233,14 @@ def _ways_read(digit: preprocess.Digit, ways: np.ndarray):
 
 
 def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
-    """The digit (and its parts) with its rect in pixels `scale` times larger."""
-    splits = tuple(tuple(_scaled(part, scale) for part in way) for way in digit.splits)
-    return dataclasses.replace(digit, rect=_scaled_rect(digit.rect, scale), splits=splits)
+    """The digit (and its parts, when they are made) with its rect in pixels `scale` times larger."""
+    return dataclasses.replace(
+        digit, rect=_scaled_rect(digit.rect, scale), cut=functools.partial(_scaled_ways, digit, scale)
+    )
+
+
+def _scaled_ways(digit: preprocess.Digit, scale: float) -> tuple[tuple[preprocess.Digit, ...], ...]:
+    return tuple(tuple(_scaled(part, scale) for part in way) for way in digit.splits)
 
 
 def _scaled_rect(rect: Rect, scale: float) -> Rect:
@@ -335,10 +347,10 @@ class Recognizer:
     def _classify(self, digits: list[preprocess.Digit], mask: np.ndarray, mask_scale: float, cuts: bool, line_reader):
         """Classify each digit: (N, 10) probabilities; for a number, (rects, rows), with the
         pieces that may be touching digits read apart (`read_touching`) and strays dropped."""
-        probs = self.model.predict(model_batch(digits, cuts and self.multi))
+        probs = self.model.predict(model_batch(digits))
         if not self.multi:
             return probs
-        rects, rows = read_touching(digits, probs, cuts, line_reader, mask, mask_scale)
+        rects, rows = read_touching(digits, probs, self.model.predict if cuts else None, line_reader, mask, mask_scale)
         return drop_strays(rects, rows, self.settings.min_confidence)
 
     def _read(self, frame: np.ndarray, threshold: int) -> tuple[Rect, np.ndarray, float, list[preprocess.Digit]]:

@@ -16,7 +16,9 @@ share exactly the same preprocessing. Masks are uint8 with ink = 255 on backgrou
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -63,9 +65,15 @@ class Digit:
 
     rect: Rect  # bounding box in the mask it was found in (one read past the box edge overhangs it)
     image: np.ndarray  # float32 (28, 28) in [0, 1], white ink on black
-    # Number mode, a piece wide enough to be touching digits: the ways to cut it into
-    # digits (`segment.split_touching`); the classifier decides which reading holds.
-    splits: tuple[tuple[Digit, ...], ...] = ()
+    # Number mode: makes `splits` when first asked. Most pieces read surely whole and are never
+    # cut, and cutting and normalising every way's parts cost more than the rest of the read.
+    cut: Callable[[], tuple[tuple[Digit, ...], ...]] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def splits(self) -> tuple[tuple[Digit, ...], ...]:
+        """A piece wide enough to be touching digits: the ways to cut it into digits
+        (`segment.split_touching`), each its parts; the classifier decides which reading holds."""
+        return self.cut() if self.cut is not None else ()
 
 
 def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | None = None) -> list[Digit]:
@@ -80,16 +88,21 @@ def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | N
     clean = remove_ruled_lines(mask, labelled)
     if clean is not mask:
         mask, labelled = clean, components(clean)
-    digits = []
-    for rect, patch in find_digit_groups(mask, multi, labelled, off_paper):
-        cuts = split_touching(rect, patch) if multi else []
-        parts: dict[int, Digit] = {}  # the ways share parts: each is normalised once
-        for r, p in (part for way in cuts for part in way):
-            if id(p) not in parts:
-                parts[id(p)] = Digit(r, normalise_patch(p))
-        ways = tuple(tuple(parts[id(p)] for _, p in way) for way in cuts)
-        digits.append(Digit(rect, normalise_patch(patch), ways))
-    return digits
+    pieces = find_digit_groups(mask, multi, labelled, off_paper)
+    return [
+        Digit(rect, normalise_patch(patch), functools.partial(_ways, rect, patch) if multi else None)
+        for rect, patch in pieces
+    ]
+
+
+def _ways(rect: Rect, patch: np.ndarray) -> tuple[tuple[Digit, ...], ...]:
+    """The ways to cut a piece (`rect` in the mask, its uint8 `patch`) into touching digits, as Digits."""
+    cuts = split_touching(rect, patch)
+    parts: dict[int, Digit] = {}  # the ways share parts: each is normalised once
+    for r, p in (part for way in cuts for part in way):
+        if id(p) not in parts:
+            parts[id(p)] = Digit(r, normalise_patch(p))
+    return tuple(tuple(parts[id(p)] for _, p in way) for way in cuts)
 
 
 def read_box(
@@ -168,8 +181,12 @@ def _past_only_where_cut(whole: Rect, cut: Rect, box: Rect) -> bool:
 
 
 def _moved(digit: Digit, dx: int, dy: int) -> Digit:
-    splits = tuple(tuple(_moved(part, dx, dy) for part in way) for way in digit.splits)
-    return dataclasses.replace(digit, rect=digit.rect.moved(dx, dy), splits=splits)
+    """The digit (and the parts of its ways, when they are made) `dx`, `dy` pixels further on."""
+    return dataclasses.replace(digit, rect=digit.rect.moved(dx, dy), cut=functools.partial(_moved_ways, digit, dx, dy))
+
+
+def _moved_ways(digit: Digit, dx: int, dy: int) -> tuple[tuple[Digit, ...], ...]:
+    return tuple(tuple(_moved(part, dx, dy) for part in way) for way in digit.splits)
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:
