@@ -26,28 +26,37 @@ class LineConfig:
     epochs: int = 20
     batch: int = 64
     seed: int = 0
+    arch: str = "v1"  # build_line_model's architecture
 
 
-def build_line_model(logits: bool = True):
+def build_line_model(logits: bool = True, arch: str = "v1"):
     """float32 (N, LINE_HEIGHT, LINE_WIDTH) line images -> (N, STEPS, CLASSES): CTC logits
-    for training, or probabilities (`logits=False`: the softmax the live loop decodes)."""
+    for training, or probabilities (`logits=False`: the softmax the live loop decodes).
+
+    arch "v1" is the shipped reader's; "v2" has wider convolutions and dilated convolutions
+    over the steps (an LSTM there does not convert to TFLite builtin ops)."""
     import keras
     from keras import layers
 
     inputs = keras.Input((sequence.LINE_HEIGHT, sequence.LINE_WIDTH), name="line")
     x = layers.Reshape((sequence.LINE_HEIGHT, sequence.LINE_WIDTH, 1))(inputs)
-    for filters, pool in ((32, (2, 2)), (48, (2, 2)), (64, (2, 1)), (96, None)):
+    if arch not in ("v1", "v2"):
+        raise ValueError(f"unknown line model architecture {arch!r}")
+    widths = (32, 48, 64, 96) if arch == "v1" else (48, 64, 96, 128)
+    for filters, pool in zip(widths, ((2, 2), (2, 2), (2, 1), None), strict=True):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         if pool:
             x = layers.MaxPooling2D(pool)(x)
-    # (H / 8, STEPS, 96): each column of the feature map is one step of the sequence
+    # (H / 8, STEPS, filters): each column of the feature map is one step of the sequence
     x = layers.Permute((2, 1, 3))(x)
     x = layers.Reshape((sequence.STEPS, -1))(x)
     x = layers.Dropout(0.2)(x)
-    for _ in range(2):  # context along the line: a step sees about two digit widths
-        x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)
+    # context along the line: v1's step sees about two digit widths, v2's 15 steps (60 px)
+    for dilation in (1, 1) if arch == "v1" else (1, 2, 4):
+        filters = 128 if arch == "v1" else 160
+        x = layers.Conv1D(filters, 3, padding="same", dilation_rate=dilation, activation="relu")(x)
         x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(sequence.CLASSES, activation=None if logits else "softmax", name="steps")(x)
     return keras.Model(inputs, outputs, name="live_digits_lines")
@@ -76,7 +85,7 @@ def fit(config: LineConfig, train: tuple[np.ndarray, np.ndarray], val: tuple[np.
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    model = build_line_model()
+    model = build_line_model(arch=config.arch)
     steps = config.epochs * int(np.ceil(len(train[0]) / config.batch))
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.CTC())
@@ -101,7 +110,7 @@ def fit(config: LineConfig, train: tuple[np.ndarray, np.ndarray], val: tuple[np.
         verbose=2,
     )
     model.set_weights(best.weights)
-    serving = build_line_model(logits=False)
+    serving = build_line_model(logits=False, arch=config.arch)
     serving.set_weights(model.get_weights())
     return serving, {"val_exact": best.best, "best_epoch": best.epoch, "epochs": config.epochs}
 
