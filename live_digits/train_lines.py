@@ -26,15 +26,17 @@ class LineConfig:
     epochs: int = 20
     batch: int = 64
     seed: int = 0
-    arch: str = "v1"  # build_line_model's architecture
+    arch: str = "v1"  # build_line_model's architecture (v1: the shipped reader's)
 
 
 def build_line_model(logits: bool = True, arch: str = "v1"):
     """float32 (N, LINE_HEIGHT, LINE_WIDTH) line images -> (N, STEPS, CLASSES): CTC logits
     for training, or probabilities (`logits=False`: the softmax the live loop decodes).
 
-    arch "v1" is the shipped reader's; "v2" has wider convolutions and dilated convolutions
-    over the steps (an LSTM there does not convert to TFLite builtin ops)."""
+    arch "v1" is the shipped reader's. "v2", tried and not shipped (docs/training.md), has twice
+    the parameters: wider convolutions, and dilated convolutions over the steps so that each
+    sees about two digits either side (a recurrent layer there does not convert to TFLite
+    builtin ops)."""
     import keras
     from keras import layers
 

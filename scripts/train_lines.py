@@ -6,7 +6,7 @@ Numbers of 1-6 digits are written with the training digits (the 500 held-out one
 the development clips are rendered from them), filmed by the rendered webcam and read by number
 mode's live path into line images (`augment.filmed_lines`); the network learns them with CTC.
 The epoch kept is the one reading most numbers exactly on lines filmed from the held-out digits.
-Needs the [train] extra. Takes about 10 minutes to film and 2 minutes per epoch on 2 cores.
+Needs the [train] extra. Takes about 12 minutes to film and 2 minutes per epoch (v1) on 2 cores.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def main(argv=None) -> int:
     p.add_argument("--val-scenes", type=int, default=train_lines.LineConfig.val_scenes)
     p.add_argument("--epochs", type=int, default=train_lines.LineConfig.epochs)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--arch", choices=("v1", "v2"), default=train_lines.LineConfig.arch, help="network (v1: shipped)")
     p.add_argument("--val-per-class", type=int, default=VAL_PER_CLASS, help="held-out digits per class (50)")
     p.add_argument("--out", type=Path, default=catalog.shipped_dir(), help="folder for lines.* (default: models/)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = train_lines.LineConfig(args.scenes, args.val_scenes, args.epochs, seed=args.seed)
+    config = train_lines.LineConfig(args.scenes, args.val_scenes, args.epochs, seed=args.seed, arch=args.arch)
     data = datasets.load_mnist(args.mnist)
     (x, y), (x_val, y_val) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class)
     t0 = time.time()

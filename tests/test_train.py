@@ -257,3 +257,16 @@ def test_training_the_line_reader_writes_one_number_mode_loads(tmp_path):
     read_line = model.load_line_reader(tmp_path)
     steps = read_line(np.zeros((1, *model.LINE_CONTRACT["shape"]), np.float32))
     assert steps.shape == (1, 48, 11) and np.allclose(steps.sum(-1), 1, atol=1e-4)
+
+
+def test_the_line_reader_architectures_keep_the_line_contract():
+    """`--arch v2` (a wider reader, tried and not shipped) reads the same line image into the same steps."""
+    train_lines = pytest.importorskip("live_digits.train_lines")
+    lines = np.zeros((2, *model.LINE_CONTRACT["shape"]), np.float32)
+    shipped, wider = (train_lines.build_line_model(logits=False, arch=arch) for arch in ("v1", "v2"))
+    for net in (shipped, wider):
+        steps = np.asarray(net(lines))
+        assert steps.shape == (2, 48, 11) and np.allclose(steps.sum(-1), 1, atol=1e-4)
+    assert wider.count_params() > 1.9 * shipped.count_params()
+    with pytest.raises(ValueError, match="unknown line model architecture"):
+        train_lines.build_line_model(arch="v3")
