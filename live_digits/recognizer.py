@@ -31,10 +31,10 @@ from live_digits.sequence import read_line
 NO_PROBS = np.zeros(10, np.float32)
 SWAP_FRAMES = 2  # a new digit replaces the shown one after this many sure frames in a row ...
 SWAP_SURE = 0.8  # ... each at least this sure, following a frame this sure of another digit
+WHOLE_SURE = 0.95  # a piece read whole this surely is one digit, neither cut nor read as a line (0.8-0.99 swept)
 SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
-WHOLE_SURE = 0.95  # a piece read whole this surely is one digit, neither cut nor read as a line (0.8-0.99 swept)
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
 STRAY_GAP = 1.0  # a number's end piece this many digit heights from the next is apart from it (gaps: 0.6-1.5 swept)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
@@ -161,8 +161,8 @@ def read_touching(
     parts = [part.image for d, u in zip(digits, unsure, strict=True) if u for way in d.splits for part in way]
     parts_read = classify(np.stack(parts)) if classify is not None and parts else np.zeros((0, 10), np.float32)
     rects, rows, k = [], [], 0
-    for digit, whole, cut in zip(digits, probs, unsure, strict=True):
-        if not cut:
+    for digit, whole, maybe_touching in zip(digits, probs, unsure, strict=True):
+        if not maybe_touching:
             rects.append(digit.rect)
             rows.append(whole)
             continue
