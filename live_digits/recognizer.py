@@ -232,17 +232,6 @@ def _ways_read(digit: preprocess.Digit, ways: np.ndarray):
         at += len(way)
 
 
-def _scaled(digit: preprocess.Digit, scale: float) -> preprocess.Digit:
-    """The digit (and its parts, when they are made) with its rect in pixels `scale` times larger."""
-    return dataclasses.replace(
-        digit, rect=_scaled_rect(digit.rect, scale), cut=functools.partial(_scaled_ways, digit, scale)
-    )
-
-
-def _scaled_ways(digit: preprocess.Digit, scale: float) -> tuple[tuple[preprocess.Digit, ...], ...]:
-    return tuple(tuple(_scaled(part, scale) for part in way) for way in digit.splits)
-
-
 def _scaled_rect(rect: Rect, scale: float) -> Rect:
     return Rect(*(round(v * scale) for v in dataclasses.astuple(rect))) if scale != 1 else rect
 
@@ -366,7 +355,7 @@ class Recognizer:
             return preprocess.read_box(frame, size, threshold, self.multi)
         scale = frame.shape[0] / REFERENCE_HEIGHT
         box, mask, level, digits = preprocess.read_box(frame, size, threshold, self.multi, scale)
-        return box, mask, level, [_scaled(d, scale) for d in digits]
+        return box, mask, level, [d.remapped(functools.partial(_scaled_rect, scale=scale)) for d in digits]
 
     def _combine(self, result: Result, read, box: Rect) -> None:
         if self.multi:

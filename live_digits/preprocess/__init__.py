@@ -75,6 +75,16 @@ class Digit:
         (`segment.split_touching`), each its parts; the classifier decides which reading holds."""
         return self.cut() if self.cut is not None else ()
 
+    def remapped(self, place: Callable[[Rect], Rect]) -> Digit:
+        """The digit with `place` applied to its rect, and to its parts' when they are made
+        (moved into a bigger box, scaled to a frame's pixels)."""
+        cut = None if self.cut is None else functools.partial(_remapped_ways, self, place)
+        return dataclasses.replace(self, rect=place(self.rect), cut=cut)
+
+
+def _remapped_ways(digit: Digit, place: Callable[[Rect], Rect]) -> tuple[tuple[Digit, ...], ...]:
+    return tuple(tuple(part.remapped(place) for part in way) for way in digit.splits)
+
 
 def find_digits(mask: np.ndarray, multi: bool = False, off_paper: np.ndarray | None = None) -> list[Digit]:
     """Binary crop mask (uint8 (H, W), ink 255) -> the digits in it as model inputs, left to right.
@@ -153,7 +163,8 @@ def _reach_past_edge(
     if grown == box:  # the frame is no bigger than the box
         return digits
     dx, dy = round((grown.x - box.x) / scale), round((grown.y - box.y) / scale)
-    found = [_moved(d, dx, dy) for d in _read(frame, grown, threshold, multi, scale)[2]]
+    into_box = functools.partial(Rect.moved, dx=dx, dy=dy)
+    found = [d.remapped(into_box) for d in _read(frame, grown, threshold, multi, scale)[2]]
     inside, used, out = Rect(0, 0, shape[1], shape[0]), set(), []
     for digit in digits:
         if digit.rect.touches_edge(shape) and found:
@@ -178,15 +189,6 @@ def _past_only_where_cut(whole: Rect, cut: Rect, box: Rect) -> bool:
         and (whole.x + whole.w <= box.x + box.w or cut.x + cut.w >= box.x + box.w)
         and (whole.y + whole.h <= box.y + box.h or cut.y + cut.h >= box.y + box.h)
     )
-
-
-def _moved(digit: Digit, dx: int, dy: int) -> Digit:
-    """The digit (and the parts of its ways, when they are made) `dx`, `dy` pixels further on."""
-    return dataclasses.replace(digit, rect=digit.rect.moved(dx, dy), cut=functools.partial(_moved_ways, digit, dx, dy))
-
-
-def _moved_ways(digit: Digit, dx: int, dy: int) -> tuple[tuple[Digit, ...], ...]:
-    return tuple(tuple(_moved(part, dx, dy) for part in way) for way in digit.splits)
 
 
 def normalise_crop(mask: np.ndarray) -> np.ndarray | None:
