@@ -19,6 +19,10 @@ from live_digits.catalog import LINE_READER
 log = logging.getLogger(__name__)
 
 
+# build_line_model's architectures: conv filters per block, 1-D conv filters, their dilations
+LINE_ARCHS = {"v1": ((32, 48, 64, 96), 128, (1, 1)), "v2": ((48, 64, 96, 128), 160, (1, 2, 4))}
+
+
 @dataclass(frozen=True)
 class LineConfig:
     scenes: int = 12000  # numbers filmed for training (each gives up to 3 frames)
@@ -40,11 +44,11 @@ def build_line_model(logits: bool = True, arch: str = "v1"):
     import keras
     from keras import layers
 
+    if arch not in LINE_ARCHS:
+        raise ValueError(f"unknown line model architecture {arch!r}")
+    widths, context, dilations = LINE_ARCHS[arch]
     inputs = keras.Input((sequence.LINE_HEIGHT, sequence.LINE_WIDTH), name="line")
     x = layers.Reshape((sequence.LINE_HEIGHT, sequence.LINE_WIDTH, 1))(inputs)
-    if arch not in ("v1", "v2"):
-        raise ValueError(f"unknown line model architecture {arch!r}")
-    widths = (32, 48, 64, 96) if arch == "v1" else (48, 64, 96, 128)
     for filters, pool in zip(widths, ((2, 2), (2, 2), (2, 1), None), strict=True):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
@@ -55,10 +59,8 @@ def build_line_model(logits: bool = True, arch: str = "v1"):
     x = layers.Permute((2, 1, 3))(x)
     x = layers.Reshape((sequence.STEPS, -1))(x)
     x = layers.Dropout(0.2)(x)
-    # context along the line: v1's step sees about two digit widths, v2's 15 steps (60 px)
-    for dilation in (1, 1) if arch == "v1" else (1, 2, 4):
-        filters = 128 if arch == "v1" else 160
-        x = layers.Conv1D(filters, 3, padding="same", dilation_rate=dilation, activation="relu")(x)
+    for dilation in dilations:  # context along the line: v1's step sees about two digit widths, v2's 60 px
+        x = layers.Conv1D(context, 3, padding="same", dilation_rate=dilation, activation="relu")(x)
         x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(sequence.CLASSES, activation=None if logits else "softmax", name="steps")(x)
     return keras.Model(inputs, outputs, name="live_digits_lines")

@@ -32,7 +32,12 @@ def main(argv=None) -> int:
     p.add_argument("--val-scenes", type=int, default=train_lines.LineConfig.val_scenes)
     p.add_argument("--epochs", type=int, default=train_lines.LineConfig.epochs)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--arch", choices=("v1", "v2"), default=train_lines.LineConfig.arch, help="network (v1: shipped)")
+    p.add_argument(
+        "--arch",
+        choices=sorted(train_lines.LINE_ARCHS),
+        default=train_lines.LineConfig.arch,
+        help="network (v1: shipped)",
+    )
     p.add_argument("--val-per-class", type=int, default=VAL_PER_CLASS, help="held-out digits per class (50)")
     p.add_argument("--out", type=Path, default=catalog.shipped_dir(), help="folder for lines.* (default: models/)")
     args = p.parse_args(argv)
