@@ -36,6 +36,7 @@ SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
+AGREE_SURE = 0.3  # ... or if both read the same digits, each at least this surely (0-0.7 swept on dev numbers)
 STRAY_GAP = 1.0  # a number's end piece this many digit heights from the next is apart from it (gaps: 0.6-1.5 swept)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
@@ -152,9 +153,10 @@ def read_touching(
     boxes on their own ink. Otherwise, with `classify` (the classifier's predict; None: no
     piece is cut), it is read as the parts of its best way to cut it (the way whose least
     sure part is surest) when every part reads at least SPLIT_SURE and more surely than the
-    whole. This needs a classifier that knows "not one digit": to it, touching digits and
-    part of a digit are that, so the whole of a touching pair and the halves of a wide 0
-    read unsure. `mask_scale`: digit rects are in pixels this many times the mask's (a grown HD box).
+    whole, or when a way's parts read as the digits the line reader read (`_agreed_cut`).
+    This needs a classifier that knows "not one digit": to it, touching digits and part of a
+    digit are that, so the whole of a touching pair and the halves of a wide 0 read unsure.
+    `mask_scale`: digit rects are in pixels this many times the mask's (a grown HD box).
     Returns the digits' rects (in the mask) and probabilities (K, 10), left to right.
     """
     unsure = [float(whole.max()) < WHOLE_SURE and bool(d.splits) for d, whole in zip(digits, probs, strict=True)]
@@ -168,6 +170,7 @@ def read_touching(
             continue
         ways = parts_read[k : k + sum(len(way) for way in digit.splits)]  # its parts' rows (none without classify)
         k += len(ways)
+        read = np.zeros((0, 10), np.float32)
         if line_reader is not None:
             found, read = read_line(line_reader, mask, [_scaled_rect(digit.rect, 1 / mask_scale)])
             found = [_scaled_rect(r, mask_scale) for r in found]
@@ -175,10 +178,7 @@ def read_touching(
                 rects += _boxes_of(digit, ways, read.argmax(axis=1), found)
                 rows += list(read)
                 continue
-        best, sure = None, max(SPLIT_SURE, float(whole.max()))
-        for way, parts_of_way in _ways_read(digit, ways):
-            if parts_of_way.max(axis=1).min() > sure:
-                best, sure = (way, parts_of_way), float(parts_of_way.max(axis=1).min())
+        best = _surest_cut(digit, ways, whole) or _agreed_cut(digit, ways, read)
         if best is None:
             rects.append(digit.rect)
             rows.append(whole)
@@ -186,6 +186,30 @@ def read_touching(
             rects += [part.rect for part in best[0]]
             rows += list(best[1])
     return rects, np.array(rows, np.float32).reshape(-1, 10)
+
+
+def _surest_cut(digit: preprocess.Digit, ways: np.ndarray, whole: np.ndarray):
+    """The way to cut `digit` whose least sure part is surest, as (parts, their rows), if every
+    part reads at least SPLIT_SURE and more surely than the whole; else None."""
+    best, sure = None, max(SPLIT_SURE, float(whole.max()))
+    for way, parts in _ways_read(digit, ways):
+        if parts.max(axis=1).min() > sure:
+            best, sure = (way, parts), float(parts.max(axis=1).min())
+    return best
+
+
+def _agreed_cut(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray):
+    """The way to cut `digit` into the digits the line reader read in it (`read` float32 (K, 10),
+    K >= 2), each part and each of those read at least AGREE_SURE: two readers that see the
+    piece differently (one whole, one part by part) agreeing below their own bars. Returns
+    (parts, the two readers' mean rows) for the surest such way, or None."""
+    if len(read) < 2 or read.max(axis=1).min() < AGREE_SURE:
+        return None
+    digits, best, sure = read.argmax(axis=1), None, AGREE_SURE
+    for way, parts in _ways_read(digit, ways):
+        if len(way) == len(read) and (parts.argmax(axis=1) == digits).all() and parts.max(axis=1).min() >= sure:
+            best, sure = (way, (parts + read) / 2), float(parts.max(axis=1).min())
+    return best
 
 
 def drop_strays(rects: list[Rect], rows: np.ndarray, min_confidence: float) -> tuple[list[Rect], np.ndarray]:

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from live_digits import preprocess
-from live_digits.recognizer import Recognizer, Settings
+from live_digits import preprocess, recognizer
+from live_digits.recognizer import Recognizer, Settings, model_batch
 
 PAPER, INK = 205, 45
 
@@ -51,6 +51,19 @@ def recognised_number(frame: np.ndarray, cnn, read_lines: bool = True) -> str:
     return recognised(frame, cnn, read_lines).number
 
 
+def touching_pair(x: np.ndarray, y: np.ndarray, a: int, b: int, k: int, height: int = 130) -> np.ndarray:
+    """A frame with the k-th `a` and `b` of the sample written so close that their strokes meet."""
+    first = np.full((480, 640, 3), PAPER, np.uint8)
+    end = write(first, x[np.flatnonzero(y == a)[k]], height, 250, 300)
+    near = cv2.dilate((first[:, :, 0] == INK).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for overlap in range(2, 40, 2):  # move the second digit left until its strokes meet the first's
+        second = np.full((480, 640, 3), PAPER, np.uint8)
+        write(second, x[np.flatnonzero(y == b)[k]], height, end - overlap, 300)
+        if (near & (second[:, :, 0] == INK)).any():
+            break
+    return np.minimum(first, second)
+
+
 @pytest.mark.parametrize("read_lines", [True, False], ids=["line reader", "cuts"])
 def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn, read_lines):
     """Pairs of handwritten digits written so close that their strokes overlap: one blob of ink
@@ -60,19 +73,39 @@ def test_two_digits_that_touch_are_read_as_two(mnist_sample, cnn, read_lines):
     pairs = [(2, 7), (3, 5), (4, 8), (9, 0), (1, 6), (5, 3), (7, 2), (6, 4), (8, 1), (0, 9)]
     two = right = 0
     for k, (a, b) in enumerate(pairs):
-        first = np.full((480, 640, 3), PAPER, np.uint8)
-        end = write(first, x[np.flatnonzero(y == a)[k]], 130, 250, 300)
-        near = cv2.dilate((first[:, :, 0] == INK).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        for overlap in range(2, 40, 2):  # move the second digit left until its strokes meet the first's
-            second = np.full((480, 640, 3), PAPER, np.uint8)
-            write(second, x[np.flatnonzero(y == b)[k]], 130, end - overlap, 300)
-            if (near & (second[:, :, 0] == INK)).any():
-                break
-        frame = np.minimum(first, second)
-        number = recognised_number(frame, cnn, read_lines)
+        number = recognised_number(touching_pair(x, y, a, b, k), cnn, read_lines)
         two += len(number) == 2
         right += number == f"{a}{b}"
     assert two >= 7 and right >= 7, (two, right)  # components alone (no cuts): none is two
+
+
+def test_an_unsure_line_reading_is_taken_where_a_cut_reads_the_same_digits(mnist_sample, cnn):
+    """Below both readers' own bars, the line reader's reading of a touching pair is taken with
+    the cut whose parts the classifier reads as the same digits, boxed on those parts; a
+    reading no cut agrees with, or one too unsure, is not."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    agreed = 0
+    for k, (a, b) in enumerate([(2, 7), (3, 5), (4, 8), (9, 0), (5, 3), (7, 2), (1, 6), (6, 4)]):
+        frame = touching_pair(x, y, a, b, k)
+        pieces = preprocess.read_box(frame, preprocess.NUMBER_BOX, multi=True)[3]
+        assert len(pieces) == 1 and pieces[0].splits, "the pair is one piece of ink"
+        piece = pieces[0]
+        ways = cnn.predict(model_batch([part for way in piece.splits for part in way]))
+        cuts_read = [rows for way, rows in recognizer._ways_read(piece, ways) if len(way) == 2]
+        if not any(list(r.argmax(1)) == [a, b] and r.max(1).min() >= recognizer.AGREE_SURE for r in cuts_read):
+            continue  # no cut of this pair reads it: nothing to agree on
+        unsure = np.full((2, 10), 0.4 / 9, np.float32)
+        unsure[[0, 1], [a, b]] = 0.6  # the line reader's reading, under LINE_SURE
+        parts, rows = recognizer._agreed_cut(piece, ways, unsure)
+        assert list(rows.argmax(1)) == [a, b] and parts[0].rect.x < parts[1].rect.x
+        assert parts[0].rect.x + parts[0].rect.w <= parts[1].rect.x + parts[1].rect.w // 2
+        other = np.roll(unsure, 1, axis=1)  # each digit read as the next one: no cut reads that
+        assert recognizer._agreed_cut(piece, ways, other) is None
+        faint = unsure.copy()
+        faint[[0, 1], [a, b]] = recognizer.AGREE_SURE / 2
+        assert recognizer._agreed_cut(piece, ways, faint) is None
+        agreed += 1
+    assert agreed >= 5, agreed
 
 
 def test_a_wide_digit_is_not_cut_in_two(mnist_sample, cnn):
