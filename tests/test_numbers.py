@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from live_digits import preprocess, recognizer
+from live_digits import preprocess, recognizer, synth
 from live_digits.recognizer import Recognizer, Settings, model_batch
 
 PAPER, INK = 205, 45
@@ -253,3 +253,32 @@ def test_a_1_cut_by_the_box_edge_at_the_number_s_start_is_read(mnist_sample, cnn
         write(far, x[np.flatnonzero(y == b)[k]], 65, end + 20, 290)
         assert recognised_number(far, cnn) in (f"{a}{b}", ""), "a bar far from the number was read as a 1"
     assert right >= 4, right
+
+
+def test_a_thin_1_beside_a_dark_desk_in_the_box_is_no_speck(mnist_sample, cnn):
+    """A tilted card in a dim room: the near-black desk in the box's corners thresholds into
+    blobs across the border, each many times a thin 1's ink. Those blobs are rejected; they
+    must not make the 1 a speck beside them."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    cond = synth.random_conditions(
+        np.random.default_rng(0),
+        synth.CLASSIC_RATES,
+        exposure=0.32,
+        rotation=-9.4,
+        sheet_margins=(0.83, 0.16, 1.08, 0.42),
+        ruled=False,
+        pen_px=1.7,
+        digit_height=0.49,
+        digit_gap=0.15,
+        dx=-0.07,
+        dy=-0.02,
+        blur_sigma=0.4,
+    )
+    right = 0
+    for k in range(8):
+        rng = np.random.default_rng(k)
+        digits = [x[np.flatnonzero(y == 3)[k]], synth.style_digit("flag-1", rng)]
+        frames = synth.render_frames(digits, cond, 6, rng, box=preprocess.NUMBER_BOX)
+        recognizer = Recognizer(cnn, Settings(multi=True))
+        right += [recognizer.process(f) for f in frames][-1].number == "31"
+    assert right >= 6, right

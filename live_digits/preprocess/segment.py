@@ -81,8 +81,10 @@ def candidate_components(labels: np.ndarray, stats: np.ndarray, off_paper: np.nd
     if len(stats) <= 1:
         return np.empty(0, np.int64)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    min_area = max(8.0, 4e-4 * labels.size, 0.04 * areas.max())
     touching = _touches_border(stats[1:], labels.shape)
+    # Specks are small next to the largest piece inside the box, not next to the desk or a hand across its border.
+    inside = areas[~touching]
+    min_area = max(8.0, 4e-4 * labels.size, 0.04 * (inside.max() if inside.size else areas.max()))
     ok = (areas >= min_area) & ~touching
     # A stroke reaching the edge needs a share of the largest piece that can be a digit,
     # not of the desk strip or the hand beside it, which are rejected themselves.
