@@ -16,9 +16,14 @@ def paper_frame(shade: int = PAPER) -> np.ndarray:
     return np.full((480, 640, 3), shade, np.uint8)
 
 
+def scaled_ink(digit: np.ndarray, scale: int) -> np.ndarray:
+    """An MNIST digit (uint8 28x28) `scale` times its size as a bool ink mask."""
+    return cv2.resize(digit, (28 * scale, 28 * scale), interpolation=cv2.INTER_CUBIC) > 100
+
+
 def write_mnist(frame: np.ndarray, digit: np.ndarray, scale: int, x_centre: int, ink_bottom: int) -> np.ndarray:
     """Ink an MNIST digit (uint8 28x28) onto a BGR frame, `scale` times its size, its lowest ink at row `ink_bottom`."""
-    ink = cv2.resize(digit, (28 * scale, 28 * scale), interpolation=cv2.INTER_CUBIC) > 100
+    ink = scaled_ink(digit, scale)
     rows = np.flatnonzero(ink.any(axis=1))
     ink = ink[rows[0] : rows[-1] + 1]
     y0, x0 = ink_bottom + 1 - len(ink), x_centre - ink.shape[1] // 2
@@ -59,8 +64,7 @@ def test_a_digit_reaching_the_box_edge_is_read(mnist_sample, cnn):
 
 def ink_columns(digit: np.ndarray, scale: int) -> tuple[int, int]:
     """First and last ink column of the MNIST digit as `write_mnist` scales it, from its left."""
-    ink = cv2.resize(digit, (28 * scale, 28 * scale), interpolation=cv2.INTER_CUBIC) > 100
-    cols = np.flatnonzero(ink.any(axis=0))
+    cols = np.flatnonzero(scaled_ink(digit, scale).any(axis=0))
     return int(cols[0]), int(cols[-1])
 
 
