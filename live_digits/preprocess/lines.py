@@ -13,6 +13,7 @@ LINE_SPAN = 0.8  # ... and a whole line at least this share of the side it cross
 LINE_DASH_HEIGHT = 3  # a dash of a faint ruled line is at most this many px tall ...
 LINE_DASH_LENGTH = 8  # ... and at least this long (shorter: specks of noise)
 FAINT_RULING_DASHES = 6  # this many dashes are a faint ruling
+HOUGH_SCALE = 2  # lines are searched for at 1/HOUGH_SCALE of the box's resolution
 
 
 def remove_ruled_lines(mask: np.ndarray, labelled: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -79,18 +80,31 @@ def _line_pieces(stats: np.ndarray, shape: tuple[int, int]) -> tuple[list[int], 
 
 
 def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = False) -> bool:
-    """Find straight lines across the box in `crossing` and draw them, 3 px wide, into `bands`
-    ([0] near-horizontal, [1] near-vertical); True if any was drawn."""
+    """Find straight lines across the box in `crossing` and draw them, 4 px wide, into `bands`
+    ([0] near-horizontal, [1] near-vertical); True if any was drawn.
+
+    The search runs at half resolution in 1 degree steps: a line across the box is still long
+    enough to be found there, at about a sixth of the cost (docs/speed.md). A line found is
+    drawn back at full scale 4 px wide, covering the pixel the halving may have moved it.
+    """
     h, w = crossing.shape
-    span = min(h, w)
+    small = cv2.resize(crossing, (w // HOUGH_SCALE, h // HOUGH_SCALE), interpolation=cv2.INTER_AREA)
+    span = min(h, w) // HOUGH_SCALE
     segments = cv2.HoughLinesP(
-        crossing, 1, np.pi / 360, threshold=span // 3, minLineLength=int(span * LINE_SPAN), maxLineGap=span // 4
+        cv2.compare(small, 0, cv2.CMP_GT),  # any ink in the 2x2 cell
+        1,
+        np.pi / 180,
+        threshold=span // 3,
+        minLineLength=int(span * LINE_SPAN),
+        maxLineGap=span // 4,
     )
     found = False
-    for x0, y0, x1, y1 in () if segments is None else segments.reshape(-1, 4):
+    for x0, y0, x1, y1 in () if segments is None else HOUGH_SCALE * segments.reshape(-1, 4):
         vertical = abs(y1 - y0) > abs(x1 - x0)
-        # Only segments as long as the box side they cross: shorter ones are not ruling.
-        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= LINE_SPAN * (h if vertical else w):
-            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=3)
+        # Only segments as long as the box side they cross (less the halving's rounding): shorter ones are not ruling.
+        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= LINE_SPAN * (
+            h if vertical else w
+        ) - HOUGH_SCALE:
+            cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=4)
             found = True
     return found
