@@ -22,7 +22,9 @@ def script_digit(d: int, rng: np.random.Generator) -> np.ndarray:
     org = ((112 - w) // 2, (112 + h) // 2)
     cv2.putText(canvas, str(d), org, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 3.0, 255, thickness, cv2.LINE_AA)
     m = cv2.getRotationMatrix2D((56, 56), rng.normal(0, 6), 1.0)
-    m[0, 1] += rng.normal(-0.45, 0.1)  # back-slant
+    # Back-slant, strong enough that the shipped CNN misreads some with either OpenCV: 5.1 draws
+    # the script font differently from 5.0 (four seeds of 200 read 89-95% against 85-92%).
+    m[0, 1] += rng.normal(-0.5, 0.1)
     return datasets.mask_to_input((cv2.warpAffine(canvas, m, (112, 112)) > 127).astype(np.uint8) * 255)
 
 
