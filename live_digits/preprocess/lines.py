@@ -88,10 +88,11 @@ def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = F
     drawn back at full scale 4 px wide, covering the pixel the halving may have moved it.
     """
     h, w = crossing.shape
-    small = cv2.resize(crossing, (w // HOUGH_SCALE, h // HOUGH_SCALE), interpolation=cv2.INTER_AREA)
-    span = min(h, w) // HOUGH_SCALE
+    small_size = (max(1, w // HOUGH_SCALE), max(1, h // HOUGH_SCALE))  # a box 1 px thin stays 1 px
+    small = cv2.resize(crossing, small_size, interpolation=cv2.INTER_AREA)
+    span = min(small_size)
     segments = cv2.HoughLinesP(
-        cv2.compare(small, 0, cv2.CMP_GT),  # any ink in the 2x2 cell
+        cv2.threshold(small, 0, 255, cv2.THRESH_BINARY)[1],  # any ink in the 2x2 cell
         1,
         np.pi / 180,
         threshold=span // 3,
