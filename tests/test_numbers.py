@@ -279,6 +279,6 @@ def test_a_thin_1_beside_a_dark_desk_in_the_box_is_no_speck(mnist_sample, cnn):
         rng = np.random.default_rng(k)
         digits = [x[np.flatnonzero(y == 3)[k]], synth.style_digit("flag-1", rng)]
         frames = synth.render_frames(digits, cond, 6, rng, box=preprocess.NUMBER_BOX)
-        recognizer = Recognizer(cnn, Settings(multi=True))
-        right += [recognizer.process(f) for f in frames][-1].number == "31"
+        reader = Recognizer(cnn, Settings(multi=True))  # not `recognizer`: that is the module imported above
+        right += [reader.process(f) for f in frames][-1].number == "31"
     assert right >= 6, right

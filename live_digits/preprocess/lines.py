@@ -102,10 +102,9 @@ def _draw_lines(crossing: np.ndarray, bands: np.ndarray, only_vertical: bool = F
     found = False
     for x0, y0, x1, y1 in () if segments is None else HOUGH_SCALE * segments.reshape(-1, 4):
         vertical = abs(y1 - y0) > abs(x1 - x0)
+        side = h if vertical else w
         # Only segments as long as the box side they cross (less the halving's rounding): shorter ones are not ruling.
-        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= LINE_SPAN * (
-            h if vertical else w
-        ) - HOUGH_SCALE:
+        if (vertical or not only_vertical) and np.hypot(x1 - x0, y1 - y0) >= LINE_SPAN * side - HOUGH_SCALE:
             cv2.line(bands[int(vertical)], (int(x0), int(y0)), (int(x1), int(y1)), 255, thickness=4)
             found = True
     return found
