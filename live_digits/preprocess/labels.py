@@ -21,7 +21,8 @@ def label_type(shape: tuple[int, ...]) -> int:
 def select(labels: np.ndarray, group: np.ndarray, n_labels: int) -> np.ndarray:
     """uint8 mask (like labels), 255 where the label is in `group`: a lookup table, not np.isin."""
     if len(group) == 1:  # the usual digit, one stroke: one comparison
-        return cv2.compare(labels, int(group[0]), cv2.CMP_EQ)
+        # inRange, not compare: cv2.compare takes a scalar for an array on a 1x1 patch, and raises
+        return cv2.inRange(labels, int(group[0]), int(group[0]))
     lut = np.zeros(n_labels, np.uint8)
     lut[group] = 255
     return np.take(lut, labels)
