@@ -67,6 +67,10 @@ SCRIPTS = Path(__file__).resolve().parent
 DEFAULT_MNIST = SCRIPTS.parent.parent / "shared" / "datasets" / "mnist" / "mnist.npz"
 SUBSETS = ("dim", "ruled", "small", "thin", "blurry", "fat", "edge", "sheet", "slant", "style")
 NUMBER_SUBSETS = ("4-6 digits", "small", "touching", "sheet")
+# #15's pen range is up to a quarter of the digit's height, and the single-digit clips keep to it;
+# the number clips keep an ordinary pen on digits as small as 35 px, so some go past it (blobs).
+PEN_RANGE = 0.25
+PEN_SUBSETS = ("pen <= h/4", "pen > h/4")  # h: the smallest digit's height
 TABLE_ROWS = (
     "overall",
     *SUBSETS,
@@ -76,6 +80,7 @@ TABLE_ROWS = (
     "blank_fp_any",
     "multi_exact",
     *(f"multi {name}" for name in NUMBER_SUBSETS),
+    *(f"multi {name}" for name in PEN_SUBSETS),
     "multi_wrong",
     "multi_nothing",
     "multi_found",
@@ -209,6 +214,13 @@ def frac(hits: list[bool]) -> dict:
     return {"n": len(hits), "rate": float(np.mean(hits)) if hits else None}
 
 
+def pen_past_range(item: dict) -> bool | None:
+    """Whether a number clip's pen is wider than PEN_RANGE of its smallest digit's height
+    (None for folders rendered before the layout was recorded)."""
+    heights = (item.get("layout") or {}).get("digit_heights")
+    return item["conditions"]["pen_px"] > PEN_RANGE * min(heights) if heights else None
+
+
 def score(items: list[dict], shown: list[dict]) -> dict:
     """Clip metrics from each clip's summary ({"digit", "number", "any"})."""
     digit = [(it, s) for it, s in zip(items, shown, strict=True) if it["kind"] == "digit"]
@@ -227,6 +239,9 @@ def score(items: list[dict], shown: list[dict]) -> dict:
         out["multi_exact"] = frac([s["number"] == it["number"] for it, s in multi])
         for name in NUMBER_SUBSETS:
             subset = [(it, s) for it, s in multi if (it.get("number_flags") or {}).get(name)]
+            out[f"multi {name}"] = frac([s["number"] == it["number"] for it, s in subset])
+        for name, past in zip(PEN_SUBSETS, (False, True), strict=True):
+            subset = [(it, s) for it, s in multi if pen_past_range(it) == past]
             out[f"multi {name}"] = frac([s["number"] == it["number"] for it, s in subset])
         out["multi_wrong"] = frac([s["number"] not in ("", it["number"]) for it, s in multi])  # worse than nothing
         out["multi_nothing"] = frac([s["number"] == "" for _, s in multi])
