@@ -37,6 +37,7 @@ SPLIT_SURE = (
 )
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
 AGREE_SURE = 0.3  # ... or if both read the same digits, each at least this surely (0-0.7 swept on dev numbers)
+PAST_SURE = 0.8  # a piece past the box's side read this surely as a digit: only part of the number is in the box
 STRAY_GAP = 1.0  # a number's end piece this many digit heights from the next is apart from it (gaps: 0.6-1.5 swept)
 # The frame height the default boxes are sized for: 640x480, what webcams give by default.
 REFERENCE_HEIGHT = 480
@@ -323,7 +324,7 @@ class Recognizer:
 
     def process(self, frame: np.ndarray, threshold: int | None = None) -> Result:
         threshold = self.settings.threshold if threshold is None else int(threshold)
-        box, mask, level, digits = self._read(frame, threshold)
+        box, mask, level, digits, beyond = self._read(frame, threshold)
         result = Result(
             frame=self.frames,
             digit=None,
@@ -345,41 +346,58 @@ class Recognizer:
             return result
         cuts = self.settings.cut_touching and self.model.knows_not_a_digit  # without it, halves read too surely
         line_reader = self.model.read_line if self.multi and self.settings.read_lines else None
-        infer = functools.partial(self._classify, digits, mask, box.w / max(1, mask.shape[1]), cuts, line_reader)
+        mask_scale = box.w / max(1, mask.shape[1])
+        infer = functools.partial(self._classify, digits, beyond, mask, mask_scale, cuts, line_reader)
         if not self.overlap:
             self._combine(result, infer(), box)
-            return result
-        if self._worker is None:
-            self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="live-digits-model")
-        previous, self._pending = self._pending, (self._worker.submit(infer), box)
-        if previous is not None:
-            future, previous_box = previous
-            self._combine(result, future.result(), previous_box)
+        else:
+            if self._worker is None:
+                self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="live-digits-model")
+            previous, self._pending = self._pending, (self._worker.submit(infer), box)
+            if previous is not None:
+                future, previous_box = previous
+                self._combine(result, future.result(), previous_box)
         return result
 
-    def _classify(self, digits: list[preprocess.Digit], mask: np.ndarray, mask_scale: float, cuts: bool, line_reader):
+    def _classify(
+        self,
+        digits: list[preprocess.Digit],
+        beyond: list[preprocess.Digit],
+        mask: np.ndarray,
+        mask_scale: float,
+        cuts: bool,
+        line_reader,
+    ):
         """Classify each digit: (N, 10) probabilities; for a number, (rects, rows), with the
-        pieces that may be touching digits read apart (`read_touching`) and strays dropped."""
-        probs = self.model.predict(model_batch(digits))
+        pieces that may be touching digits read apart (`read_touching`) and strays dropped,
+        or none at all when a piece `beyond` the box's side is surely a digit of it."""
+        probs = self.model.predict(model_batch(digits + beyond))  # one batch: one call
+        probs, past = probs[: len(digits)], probs[len(digits) :]
         if not self.multi:
             return probs
+        if len(past) and float(past.max()) >= PAST_SURE:
+            return [], np.zeros((0, 10), np.float32)  # a number cut short is a wrong number: show none of it
         rects, rows = read_touching(digits, probs, self.model.predict if cuts else None, line_reader, mask, mask_scale)
         return drop_strays(rects, rows, self.settings.min_confidence)
 
-    def _read(self, frame: np.ndarray, threshold: int) -> tuple[Rect, np.ndarray, float, list[preprocess.Digit]]:
+    def _read(self, frame: np.ndarray, threshold: int):
         """preprocess.read_box on the mode's box; a box grown for a tall frame is read at the 480 scale.
 
         The reading's pixel constants (speck sizes, line widths) are tuned on 640x480 frames:
         the grown box (and the frame around it, if a digit is cut by its edge) is shrunk back
-        to that scale and read there, which also costs less than reading it large. Digit
-        rects come back in frame pixels.
+        to that scale and read there, which also costs less than reading it large. Returns
+        (box, mask, level, digits, the pieces past its sides in number mode), rects in frame pixels.
         """
         size = self.settings.box_for(self.multi, frame.shape[0])
-        if size == self.settings.box_for(self.multi):
-            return preprocess.read_box(frame, size, threshold, self.multi)
-        scale = frame.shape[0] / REFERENCE_HEIGHT
+        scale = 1.0 if size == self.settings.box_for(self.multi) else frame.shape[0] / REFERENCE_HEIGHT
         box, mask, level, digits = preprocess.read_box(frame, size, threshold, self.multi, scale)
-        return box, mask, level, [d.remapped(functools.partial(_scaled_rect, scale=scale)) for d in digits]
+        beyond = []
+        if self.multi and self.model is not None:  # unclassified, they would change nothing
+            beyond = preprocess.past_the_sides(frame, box, threshold, digits, mask, scale)
+        if scale == 1:
+            return box, mask, level, digits, beyond
+        place = functools.partial(_scaled_rect, scale=scale)
+        return box, mask, level, [d.remapped(place) for d in digits], [d.remapped(place) for d in beyond]
 
     def _combine(self, result: Result, read, box: Rect) -> None:
         if self.multi:

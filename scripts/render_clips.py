@@ -11,7 +11,9 @@ number (4-6 digits, small: every digit under 60 px tall, touching, a sheet edge 
 --conditions wide (default) draws what people really hold up: `synth.random_conditions` with
 its wider conditions, a share of 1s, 4s and 7s in styles MNIST rarely has, and numbers of 2-6
 digits as `synth.random_number_conditions` writes them. --conditions classic draws the clips
-rendered before the conditions were widened, bit for bit.
+rendered before the conditions were widened, bit for bit. --conditions past draws the wide
+clips held partly past the box's left or right side (0-20% of the box's width beyond it): a
+digit there may be wholly outside the box, so what counts is how many show a wrong number.
 
     python scripts/render_clips.py --mnist /work/shared/datasets/mnist/mnist.npz --out clips/test
 """
@@ -23,6 +25,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,7 @@ FRAME_SIZE = (640, 480)  # what the webcam delivers
 STYLE_SHARE = 0.4  # wide single digits: the share of 1s, 4s and 7s drawn in a style (synth.STYLES)
 STYLE_SHARE_IN_NUMBERS = 0.25  # ... and of those digits in numbers
 SMALL_NUMBER_PX = 60  # a number whose digits are all shorter than this is "small"
+PAST_REACH = 0.2  # --conditions past: the farthest the ink runs past the box's side (synth's limit)
 STYLE_OF = {label: name for name, label in synth.STYLES.items()}
 count = int_range(0, 10**6)
 
@@ -75,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int_range(1, 10**4), default=12, help="frames per clip (default 12)")
     p.add_argument(
         "--conditions",
-        choices=("wide", "classic"),
+        choices=("wide", "classic", "past"),
         default="wide",
-        help="wide: what people hold up (default); classic: the clips rendered before the conditions were widened",
+        help="wide: what people hold up (default); classic: the clips rendered before the conditions were widened; "
+        "past: wide, held partly past the box's left or right side",
     )
     p.add_argument(
         "--box",
@@ -110,7 +115,7 @@ def _plan(args: argparse.Namespace, y: np.ndarray, rng: np.random.Generator) -> 
     if missing and (args.clips or args.multi):
         raise UserError(f"the {args.split} images have no digit {missing}", "use a complete MNIST file")
     single_box = args.box or (200, 200)
-    wide = args.conditions == "wide"
+    wide = args.conditions != "classic"
     plan: list[dict] = []
     for d in rng.permutation(np.arange(args.clips) % 10):
         item = {"kind": "digit", "index": [int(rng.choice(by_class[d]))], "box": single_box}
@@ -164,6 +169,8 @@ def render(args: argparse.Namespace) -> int:
             cond = synth.random_number_conditions(rng)
         else:
             cond = synth.random_conditions(rng)
+        if args.conditions == "past":  # the ink runs up to PAST_REACH of the box's width past a side
+            cond = replace(cond, edge_side=str(rng.choice(("left", "right"))), edge_reach=rng.uniform(0, PAST_REACH))
         styles = item.get("styles") or [None] * len(item["index"])
         images = [
             x[j] if style is None else synth.style_digit(style, rng)

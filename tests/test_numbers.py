@@ -282,3 +282,21 @@ def test_a_thin_1_beside_a_dark_desk_in_the_box_is_no_speck(mnist_sample, cnn):
         reader = Recognizer(cnn, Settings(multi=True))  # not `recognizer`: that is the module imported above
         right += [reader.process(f) for f in frames][-1].number == "31"
     assert right >= 6, right
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_number_held_partly_past_the_box_s_side_is_not_shown_cut_short(mnist_sample, cnn, side):
+    """Past the box's side, the rest of the number is still the number: 4913 with its 3 outside
+    the box shows nothing (and says why), never 491. Inside the box, it is read."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    shown = {}
+    for number in ("4913", "2750", "86", "31415"):
+        digits = [x[np.flatnonzero(y == int(c))[0]] for c in number]
+        for reach in (0.0, 0.08, 0.12, 0.16, 0.2):
+            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=reach, shake_px=0.5)
+            frames = synth.render_frames(digits, cond, 6, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
+            reader = Recognizer(cnn, Settings(multi=True))
+            shown[number, reach] = [reader.process(f) for f in frames][-1].number
+    assert [n for (n, reach), s in shown.items() if reach == 0.0 and s != n] == []  # the whole number in the box
+    assert {k: s for k, s in shown.items() if s not in ("", k[0])} == {}  # past it: nothing, or all of it
+    assert sum(s == "" for (_, reach), s in shown.items() if reach >= 0.12) >= 10  # mostly nothing shown

@@ -41,6 +41,16 @@ NUMBER_BOX = (400, 200)  # ... and for a number (--multi): room for several digi
 REACH = 0.15
 REACH_COVER = 0.8
 REACH_INSIDE = 0.5
+# A number held partly outside the box must not be shown cut short ("491" for 4913). Past its
+# left or right side, within PAST_GAP digit heights of the number's end piece, a piece on the
+# number's line (no more than PAST_BAND heights above or below it), as tall as its digits
+# (PAST_SIZE), not thin (PAST_THIN: a margin, a sheet's edge), with PAST_OUT of its width
+# beyond the side, on paper and not cut by the read, is more of the number (`past_the_sides`).
+PAST_GAP = 1.0
+PAST_BAND = 0.3
+PAST_SIZE = (0.6, 1.3)
+PAST_THIN = 0.3
+PAST_OUT = 0.25
 
 __all__ = [
     "DEFAULT_BOX",
@@ -52,6 +62,7 @@ __all__ = [
     "find_digits",
     "normalise_crop",
     "normalise_patch",
+    "past_the_sides",
     "read_box",
     "remove_ruled_lines",
     "threshold_ink",
@@ -128,7 +139,7 @@ def read_box(
     the mask and the digits' rects are then in the shrunk pixels.
     """
     box = centred_box(frame.shape, box_size)
-    mask, level, digits = _read(frame, box, threshold, multi, scale)
+    mask, level, digits, _ = _read(frame, box, threshold, multi, scale)
     if any(d.rect.touches_edge(mask.shape) for d in digits):
         digits = _reach_past_edge(frame, box, threshold, multi, scale, digits, mask.shape)
     return box, mask, level, digits
@@ -136,15 +147,16 @@ def read_box(
 
 def _read(
     frame: np.ndarray, box: Rect, threshold: int, multi: bool, scale: float
-) -> tuple[np.ndarray, float, list[Digit]]:
+) -> tuple[np.ndarray, float, list[Digit], np.ndarray | None]:
+    """The `box` of `frame` read: its ink mask, the level used, the digits, where it is not paper."""
     gray = to_gray(frame[box.slices()])
     if gray.size == 0:  # a 0-size frame: nothing to threshold, no digit
-        return gray, float(threshold), []
+        return gray, float(threshold), [], None
     if scale != 1:
         shrunk = (max(1, round(box.w / scale)), max(1, round(box.h / scale)))
         gray = cv2.resize(gray, shrunk, interpolation=cv2.INTER_AREA)
     mask, level, off_paper = read_ink(gray, threshold, NUMBER_HYSTERESIS if multi else None)
-    return mask, level, find_digits(mask, multi, off_paper)
+    return mask, level, find_digits(mask, multi, off_paper), off_paper
 
 
 def _reach_past_edge(
@@ -177,6 +189,72 @@ def _reach_past_edge(
                 digit = found[i]
         out.append(digit)
     return out
+
+
+def past_the_sides(
+    frame: np.ndarray, box: Rect, threshold: int, digits: list[Digit], mask: np.ndarray, scale: float = 1.0
+) -> list[Digit]:
+    """Number mode: pieces of the number past the box's left or right side (`PAST_GAP` ...).
+
+    `digits` are the number's pieces as `read_box` found them in the box's uint8 `mask`
+    (pixels `scale` times the frame's, like `read_box`'s). A side is looked past when the
+    number may go on there: its end piece or other ink on the number's line touches the side,
+    or the end piece is closer to it than the number's own gaps (1.5 times their median). Then
+    the frame from that piece (from half a height inside it, if the side cuts it) to PAST_GAP +
+    PAST_SIZE[1] heights past the side, on the number's line, is read as the box is; a piece it
+    cuts is none. Returns the
+    pieces found there that qualify, rects in the mask's pixels (overhanging it), for the
+    classifier to judge: a digit there means the box holds only part of the number.
+    """
+    if not digits:
+        return []
+    rects = sorted((d.rect for d in digits), key=lambda r: r.x)
+    height = float(np.median([r.h for r in rects]))
+    top, bottom = min(r.y for r in rects), max(r.y + r.h for r in rects)
+    band = slice(max(0, round(top - PAST_BAND * height)), min(mask.shape[0], round(bottom + PAST_BAND * height)))
+    gaps = [b.x - (a.x + a.w) for a, b in zip(rects, rects[1:], strict=False)]
+    spacing = 1.5 * max(float(np.median(gaps)), 0.1 * height) if gaps else PAST_GAP * height / 2
+    reach = round((PAST_GAP + PAST_SIZE[1]) * height * scale)  # frame pixels past the side
+    found = []
+    for end, past in ((rects[0], -1), (max(rects, key=lambda r: r.x + r.w), 1)):
+        room = end.x if past < 0 else mask.shape[1] - (end.x + end.w)
+        side = mask[band, 0] if past < 0 else mask[band, -1]
+        ink_at_side = room <= 0 or np.count_nonzero(side) >= 0.1 * height  # rows of ink (a ruled line: 1-2)
+        if room > PAST_GAP * height or (room > spacing and not ink_at_side):
+            continue
+        # From the end piece's far side; from inside it if the side cuts it (the whole digit is wider).
+        inward = round(height / 2) if room <= 0 else -end.w
+        if past < 0:
+            left = max(0, box.x - reach)
+            right = box.x + round((end.x + end.w + inward) * scale)
+        else:
+            left = box.x + round((end.x - inward) * scale)
+            right = min(frame.shape[1], box.x + box.w + reach)
+        strip = Rect(left, box.y + round(band.start * scale), right - left, round((band.stop - band.start) * scale))
+        if (past < 0 and left >= box.x) or (past > 0 and right <= box.x + box.w):
+            continue  # the box reaches the frame's side: nothing past it to read
+        strip_mask, _, pieces, off_paper = _read(frame, strip, threshold, True, scale)
+        into_box = functools.partial(Rect.moved, dx=round((strip.x - box.x) / scale), dy=band.start)
+        for piece in pieces:
+            r = into_box(piece.rect)
+            beyond = -r.x if past < 0 else r.x + r.w - mask.shape[1]
+            if (
+                not piece.rect.touches_edge(strip_mask.shape)  # cut by the strip: the desk, the next digit in
+                and r.overlap(end) < 0.5 * max(r.w * r.h, end.w * end.h)  # not the end piece read again
+                and PAST_SIZE[0] * height <= r.h <= PAST_SIZE[1] * height
+                and r.w >= PAST_THIN * height
+                and beyond >= PAST_OUT * r.w
+                and r.gap_x(end) <= PAST_GAP * height
+                and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
+            ):
+                found.append(piece.remapped(into_box))
+    return found
+
+
+def _near(mask: np.ndarray, rect: Rect, margin: int) -> bool:
+    """Whether `mask` has any pixel set within `margin` of `rect`."""
+    y0, x0 = max(0, rect.y - margin), max(0, rect.x - margin)
+    return bool(mask[y0 : rect.y + rect.h + margin, x0 : rect.x + rect.w + margin].any())
 
 
 def _past_only_where_cut(whole: Rect, cut: Rect, box: Rect) -> bool:
