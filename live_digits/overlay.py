@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from live_digits.advice import HINTS
 from live_digits.explain import Explanation
 from live_digits.recognizer import Result
 
@@ -72,7 +73,8 @@ def _label(text: str, scale: float, color: tuple, thickness: int, background: in
 
 
 def draw_frame(out: np.ndarray, result: Result, status: Status) -> None:
-    """Draw on the camera view in place: box (green when a digit is shown), the digit, confidence."""
+    """Draw on the camera view in place: box (green when a digit is shown), the digit, confidence,
+    and a hint when ink in the box has gone unread for a while."""
     b = result.box
     shown = result.number if result.multi else ("" if result.digit is None else str(result.digit))
     cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), GREEN if shown else GREY, 2)
@@ -85,6 +87,9 @@ def draw_frame(out: np.ndarray, result: Result, status: Status) -> None:
         _text(out, f"{100 * result.confidence:.0f}%", (b.x + b.w - 52, max(20, b.y - 14)), 0.6, GREEN, 1, background=0)
     elif not result.model_ready:
         _text(out, "loading model...", (b.x + 4, max(20, b.y - 14)), 0.6, AMBER, 1, background=0)
+    if result.hint:  # under the box, from the view's left edge: the longest hint needs ~420 px
+        y = min(b.y + b.h + 26, out.shape[0] - 34)  # above the help line
+        _text(out, f"hint: {HINTS[result.hint]}", (8, y), 0.55, AMBER, 1, background=0)
     if status.show_help:
         _text(out, HELP, (8, out.shape[0] - 10), 0.45, background=0)
     if status.message:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from live_digits import preprocess
+from live_digits.advice import Advisor
 from live_digits.preprocess import Rect
 from live_digits.sequence import read_line
 
@@ -99,6 +100,7 @@ class Result:
     number: str = ""  # multi mode: the number read, left to right ("" = nothing read)
     readings: list[DigitReading] = field(default_factory=list)
     digit_rect: Rect | None = None  # the model input's digit, in frame coordinates
+    hint: str = ""  # why ink in the box has not been read for a while (`advice.HINTS` code), "" if not
 
     @property
     def threshold_mode(self) -> str:
@@ -117,6 +119,7 @@ class Result:
             "threshold": self.threshold,
             "threshold_mode": self.threshold_mode,
             "threshold_level": round(float(self.threshold_level), 4),
+            "hint": self.hint,
         }
         if self.multi:
             out["number"] = self.number
@@ -306,9 +309,11 @@ class Recognizer:
         self.overlap = overlap
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None  # started on first use
         self._pending = None  # overlap: (future reading, box) of the previous frame
+        self._advisor = Advisor()
 
     def reset(self) -> None:
         self._history.clear()
+        self._advisor = Advisor()
         self._pending = None  # its prediction belongs to the old mode: let it finish unread
 
     def close(self) -> None:
@@ -357,6 +362,9 @@ class Recognizer:
             if previous is not None:
                 future, previous_box = previous
                 self._combine(result, future.result(), previous_box)
+        shown = bool(result.number) if self.multi else result.digit is not None
+        pieces = [_scaled_rect(d.rect, 1 / mask_scale) for d in digits]  # the mask's pixels
+        result.hint = self._advisor.update(shown, mask, pieces, self.multi, past_side=bool(beyond))
         return result
 
     def _classify(
