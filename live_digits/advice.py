@@ -3,8 +3,8 @@
 Most numbers that fail show nothing rather than a wrong number, and the usual causes are
 things the person holding the paper can fix: the number runs out of the box (or the sheet's
 edge is in it), the digits are too small for the camera's pixels, the pen is thick for their
-size, the digits touch. Each is measured on the pieces the pipeline found (`preprocess`), so
-the hint names what this frame shows, not a guess.
+size, the digits touch. Each is measured on the pieces the pipeline found (`preprocess`): the
+hint names what the frames show, though not every unread number has such a cause.
 
 A hint appears only after HINT_FRAMES frames in a row with ink in the box and nothing shown,
 as the most common cause over them (no flicker), and goes as soon as something is read or
