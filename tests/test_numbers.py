@@ -300,3 +300,20 @@ def test_a_number_held_partly_past_the_box_s_side_is_not_shown_cut_short(mnist_s
     assert [n for (n, reach), s in shown.items() if reach == 0.0 and s != n] == []  # the whole number in the box
     assert {k: s for k, s in shown.items() if s not in ("", k[0])} == {}  # past it: nothing, or all of it
     assert sum(s == "" for (_, reach), s in shown.items() if reach >= 0.12) >= 10  # mostly nothing shown
+
+
+@pytest.mark.parametrize("side", ["top", "bottom"])
+def test_a_1_cut_by_the_box_s_top_or_bottom_between_digits_is_read(mnist_sample, cnn, side):
+    """A number held high or low in the box: a 1 between its digits, cut by the edge, is a
+    straight bar running into the border, like a sheet's edge; between two digits, level with
+    them, it is a 1 (4913 was read as 493)."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    right = 0
+    for number in ("4913", "31415", "2718"):
+        digits = [x[np.flatnonzero(y == int(c))[0]] for c in number]
+        for reach in (0.12, 0.16, 0.2):
+            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=reach, shake_px=0.5)
+            frames = synth.render_frames(digits, cond, 6, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
+            reader = Recognizer(cnn, Settings(multi=True))
+            right += [reader.process(f) for f in frames][-1].number == number
+    assert right >= 7, right  # of 9 (2718 cut through 40% of its height reads 218 or 7718)

@@ -55,9 +55,10 @@ EDGE_LINE_PX = 6
 # hole of at least BLOT_HOLE of its ink (a fat marker's 8: holes of 2-5%, a specular glint less).
 BLOT_FILL = 0.72
 BLOT_HOLE = 0.01
-# In a number, a straight stroke running into the box's left or right side (a bar to
-# `_stroke_reaching_edge`) is a 1 at the number's end if it stands beside the end digit
-# like one (`_ones_at_the_ends`).
+# In a number, a straight stroke running into one side of the box (a bar to
+# `_stroke_reaching_edge`) is a 1 if it stands like one beside the end digit (the left or
+# right side) or in a gap between two digits (the top or bottom: a number held high or low
+# in the box) (`_ones_cut_by_the_edge`).
 ONE_HEIGHT = (0.6, 1.3)
 ONE_GAP = 1.0
 EDGE_RIM = 4  # px around a piece searched for the desk beside it
@@ -185,7 +186,7 @@ def find_digit_groups(
             digits.append((rect, group))
     digits = _on_the_line(digits) if digits else []
     if digits:
-        digits += _ones_at_the_ends(digits, _edge_bars(labels, stats, keep, off_paper))
+        digits += _ones_cut_by_the_edge(digits, _edge_bars(labels, stats, keep, off_paper), mask.shape[1])
     digits.sort(key=lambda item: item[0].x)
     patches = [(rect, select(labels[rect.slices()], group, len(stats))) for rect, group in digits]
     if all(_solid_blob(rect, patch) for rect, patch in patches):
@@ -258,11 +259,12 @@ def _on_the_line(digits: list[tuple[Rect, np.ndarray]]) -> list[tuple[Rect, np.n
 def _edge_bars(
     labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, off_paper: np.ndarray | None
 ) -> list[tuple[Rect, np.ndarray]]:
-    """The pieces left out as bars (any slant) that run into the box's left or right side only,
-    on the paper, as [(rect, [label])]: a 1 cut by the edge, or a sheet's edge."""
+    """The pieces left out as bars (any slant) that run into one side of the box only, on the
+    paper, as [(rect, [label])]: a 1 cut by the edge, or a sheet's edge."""
     h, w = labels.shape
     x, y, cw, ch, area = (stats[:, i] for i in range(5))
-    one_side = ((x == 0) != (x + cw == w)) & (y > 0) & (y + ch < h) & (area >= 8)
+    sides = (x == 0).astype(int) + (x + cw == w) + (y == 0) + (y + ch == h)
+    one_side = (sides == 1) & (area >= 8)
     one_side[0] = False
     one_side[keep] = False
     bars = []
@@ -273,17 +275,26 @@ def _edge_bars(
     return bars
 
 
-def _ones_at_the_ends(digits: list[tuple[Rect, np.ndarray]], bars: list[tuple[Rect, np.ndarray]]) -> list:
-    """The edge bars beside the number's first or last digit like a 1: ONE_HEIGHT times the
-    digits' median height, ONE_GAP of it from that digit, beside it on the line (half the
-    bar's height level with it; the bar's foot may be cut off by the edge)."""
+def _ones_cut_by_the_edge(
+    digits: list[tuple[Rect, np.ndarray]], bars: list[tuple[Rect, np.ndarray]], width: int
+) -> list:
+    """The edge bars standing like a 1: ONE_HEIGHT times the digits' median height, ONE_GAP of
+    it from its neighbour and level with it (half the bar's height; the edge may cut its foot),
+    beside the number's first or last digit (a bar cut by the left or right side, of a mask
+    `width` wide) or in a gap between two digits (cut by the top or bottom)."""
     if not bars:
         return []
     rects = sorted((rect for rect, _ in digits), key=lambda r: r.x)
     height = float(np.median([r.h for r in rects]))
     ones = []
     for bar, group in bars:
-        end = rects[0] if bar.x < rects[0].x else rects[-1]
+        if bar.x == 0 or bar.x + bar.w == width:  # cut by a side: beside the number's end
+            end = rects[0] if bar.x < rects[0].x else rects[-1]
+        else:  # cut by the top or bottom: in a gap between two of its digits
+            inside = rects[0].x < bar.x and bar.x + bar.w < rects[-1].x + rects[-1].w
+            if not inside or any(bar.gap_x(r) < 0 for r in rects):
+                continue
+            end = min(rects, key=lambda r: bar.gap_x(r))
         level = min(bar.y + bar.h, end.y + end.h) - max(bar.y, end.y)
         beside = bar.gap_x(end) <= ONE_GAP * height and level >= bar.h / 2
         if ONE_HEIGHT[0] * height <= bar.h <= ONE_HEIGHT[1] * height and beside:
