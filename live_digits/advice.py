@@ -59,9 +59,9 @@ def diagnose(mask: np.ndarray, pieces: list[Rect], multi: bool, past_side: bool 
 
 def _stroke(mask: np.ndarray, rect: Rect) -> float:
     """Mean stroke width (px) of the ink inside `rect`, clipped to the mask."""
-    x, y = max(rect.x, 0), max(rect.y, 0)
-    patch = mask[y : rect.y + rect.h, x : rect.x + rect.w]
-    return stroke_width(patch) if patch.any() else 0.0
+    inside = rect.clipped(mask.shape)
+    patch = mask[inside.slices()] if inside is not None else None
+    return stroke_width(patch) if patch is not None and patch.any() else 0.0
 
 
 class Advisor:

@@ -45,7 +45,7 @@ def line_input(mask: np.ndarray, rects: list[Rect]) -> tuple[np.ndarray, Line] |
     Only ink inside the pieces' rects is kept; the union of the rects is scaled (aspect kept)
     to the line's height, or to its width if that is the tighter, and set at its left.
     """
-    rects = [r for r in (_inside(r, mask.shape) for r in rects) if r is not None]
+    rects = [r for r in (r.clipped(mask.shape) for r in rects) if r is not None]
     if not rects:
         return None
     x0, y0 = min(r.x for r in rects), min(r.y for r in rects)
@@ -60,13 +60,6 @@ def line_input(mask: np.ndarray, rects: list[Rect]) -> tuple[np.ndarray, Line] |
     top = (LINE_HEIGHT - size[1]) // 2
     image[top : top + size[1], LINE_PAD : LINE_PAD + size[0]] = small * np.float32(1 / 255)
     return image, Line(x0, y0, scale, ink)
-
-
-def _inside(rect: Rect, shape: tuple[int, ...]) -> Rect | None:
-    """`rect` clipped to a (H, W) mask (rounding from an HD box's pixels may overstep it), or None if empty."""
-    x, y = max(rect.x, 0), max(rect.y, 0)
-    w, h = min(rect.x + rect.w, shape[1]) - x, min(rect.y + rect.h, shape[0]) - y
-    return Rect(x, y, w, h) if w > 0 and h > 0 else None
 
 
 def decode(steps: np.ndarray) -> list[tuple[np.ndarray, int]]:

@@ -202,9 +202,9 @@ def past_the_sides(
     or the end piece is closer to it than the number's own gaps (1.5 times their median). Then
     the frame from that piece (from half a height inside it, if the side cuts it) to PAST_GAP +
     PAST_SIZE[1] heights past the side, on the number's line, is read as the box is; a piece it
-    cuts is none. Returns the
-    pieces found there that qualify, rects in the mask's pixels (overhanging it), for the
-    classifier to judge: a digit there means the box holds only part of the number.
+    cuts is none. Returns the pieces found there that qualify, rects in the mask's pixels
+    (overhanging it), for the classifier to judge: a digit there means the box holds only part
+    of the number.
     """
     if not digits:
         return []

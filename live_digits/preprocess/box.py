@@ -33,6 +33,13 @@ class Rect:
         """The columns between the two rects side by side (negative where they overlap)."""
         return max(other.x - (self.x + self.w), self.x - (other.x + other.w))
 
+    def clipped(self, shape: tuple[int, ...]) -> Rect | None:
+        """The rect cut to a (H, W) image (a rect read past the box's edge, or rounded from an HD
+        box's pixels, can overstep it), or None if nothing of it is inside."""
+        x, y = max(self.x, 0), max(self.y, 0)
+        w, h = min(self.x + self.w, shape[1]) - x, min(self.y + self.h, shape[0]) - y
+        return Rect(x, y, w, h) if w > 0 and h > 0 else None
+
     def touches_edge(self, shape: tuple[int, ...]) -> bool:
         """Whether the rect reaches the border of a (H, W) image it lies in."""
         return self.x <= 0 or self.y <= 0 or self.x + self.w >= shape[1] or self.y + self.h >= shape[0]

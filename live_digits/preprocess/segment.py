@@ -289,14 +289,14 @@ def _ones_cut_by_the_edge(
     ones = []
     for bar, group in bars:
         if bar.x == 0 or bar.x + bar.w == width:  # cut by a side: beside the number's end
-            end = rects[0] if bar.x < rects[0].x else rects[-1]
+            neighbour = rects[0] if bar.x < rects[0].x else rects[-1]
         else:  # cut by the top or bottom: in a gap between two of its digits
             inside = rects[0].x < bar.x and bar.x + bar.w < rects[-1].x + rects[-1].w
             if not inside or any(bar.gap_x(r) < 0 for r in rects):
                 continue
-            end = min(rects, key=lambda r: bar.gap_x(r))
-        level = min(bar.y + bar.h, end.y + end.h) - max(bar.y, end.y)
-        beside = bar.gap_x(end) <= ONE_GAP * height and level >= bar.h / 2
+            neighbour = min(rects, key=lambda r: bar.gap_x(r))
+        level = min(bar.y + bar.h, neighbour.y + neighbour.h) - max(bar.y, neighbour.y)
+        beside = bar.gap_x(neighbour) <= ONE_GAP * height and level >= bar.h / 2
         if ONE_HEIGHT[0] * height <= bar.h <= ONE_HEIGHT[1] * height and beside:
             ones.append((bar, group))
     return ones
