@@ -117,7 +117,10 @@ def fine_tune(
 
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    model = base
+    # Dropout draws its seed when its layer is built, which for `base` was at load, before any
+    # seeding: rebuilt layers make the run repeatable (the same seed, the same model).
+    model = keras.models.clone_model(base)
+    model.set_weights(base.get_weights())
     pick = rng.permutation(len(mnist_y))[:mnist_images]
     mx, my = mnist_x[pick], mnist_y[pick]
     mnist_copies = max(1, copies * len(samples.labels) // max(1, len(my)))  # about as many as the samples

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import DATA, ROOT, run_cli
 
-from live_digits import catalog, datasets, evaluate, model, paths
+from live_digits import catalog, datasets, evaluate, finetune, model, paths
 
 
 def script_digit(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,6 +88,25 @@ def test_fine_tuning_learns_a_new_style_without_forgetting_mnist(tmp_path, mnist
     mnist_before = evaluate.accuracy(base.predict(mnist), mnist_sample["y_test"])
     mnist_after = evaluate.accuracy(tuned.predict(mnist), mnist_sample["y_test"])
     assert mnist_after >= mnist_before - 0.003
+
+
+def test_fine_tuning_is_repeatable():
+    """The same samples and seed give the same model, however the base was loaded (its dropout
+    layers once drew their seeds at load time, so a test of the tuned model could fail at random)."""
+    import keras
+
+    images, labels = style_set(3, seed=5)
+    samples = finetune.Samples((images * 255 + 0.5).astype(np.uint8), labels.astype(np.uint8))
+    mnist = np.load(DATA / "mnist_sample.npz")
+    weights = []
+    for draw in range(2):
+        keras.utils.set_random_seed(draw)  # whatever state the load happens in
+        base = finetune.load_base(catalog.shipped_dir() / "cnn.keras")
+        tuned = finetune.fine_tune(
+            base, samples, mnist["x_train"], mnist["y_train"], epochs=1, copies=2, mnist_images=200, verbose=0
+        )
+        weights.append(tuned.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
 
 
 def test_too_few_samples_are_refused(tmp_path):
