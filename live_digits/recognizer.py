@@ -36,6 +36,9 @@ WHOLE_SURE = 0.95  # a piece read whole this surely is one digit, neither cut no
 SPLIT_SURE = (
     0.9  # touching digits are read apart only if every part of the cut reads this surely, and surer than the whole
 )
+# ... and none of the parts is shorter than PART_HEIGHT of the piece: touching digits stand about as tall as each
+# other, while a cut can leave a low stub (a 4's tail cut off by the box's top read as a 1: 4913 -> 14913)
+PART_HEIGHT = 0.5
 LINE_SURE = 0.95  # ... or if the line reader reads each of them this surely (0.8-0.95 on dev numbers: docs/accuracy.md)
 AGREE_SURE = 0.3  # ... or if both read the same digits, each at least this surely (0-0.7 swept on dev numbers)
 PAST_SURE = 0.8  # a piece past the box's side read this surely as a digit: only part of the number is in the box
@@ -197,7 +200,7 @@ def _surest_cut(digit: preprocess.Digit, ways: np.ndarray, whole: np.ndarray):
     part reads at least SPLIT_SURE and more surely than the whole; else None."""
     best, sure = None, max(SPLIT_SURE, float(whole.max()))
     for way, parts in _ways_read(digit, ways):
-        if parts.max(axis=1).min() > sure:
+        if parts.max(axis=1).min() > sure and _standing(digit, way):
             best, sure = (way, parts), float(parts.max(axis=1).min())
     return best
 
@@ -211,9 +214,19 @@ def _agreed_cut(digit: preprocess.Digit, ways: np.ndarray, read: np.ndarray):
         return None
     digits, best, sure = read.argmax(axis=1), None, AGREE_SURE
     for way, parts in _ways_read(digit, ways):
-        if len(way) == len(read) and (parts.argmax(axis=1) == digits).all() and parts.max(axis=1).min() >= sure:
+        if (
+            len(way) == len(read)
+            and (parts.argmax(axis=1) == digits).all()
+            and parts.max(axis=1).min() >= sure
+            and _standing(digit, way)
+        ):
             best, sure = (way, (parts + read) / 2), float(parts.max(axis=1).min())
     return best
+
+
+def _standing(digit: preprocess.Digit, way: tuple[preprocess.Digit, ...]) -> bool:
+    """Whether every part of a way to cut `digit` is at least PART_HEIGHT of its height."""
+    return min(part.rect.h for part in way) >= PART_HEIGHT * digit.rect.h
 
 
 def drop_strays(rects: list[Rect], rows: np.ndarray, min_confidence: float) -> tuple[list[Rect], np.ndarray]:

@@ -317,3 +317,20 @@ def test_a_1_cut_by_the_box_s_top_or_bottom_between_digits_is_read(mnist_sample,
             reader = Recognizer(cnn, Settings(multi=True))
             right += [reader.process(f) for f in frames][-1].number == number
     assert right >= 7, right  # of 9 (2718 cut through 40% of its height reads 218 or 7718)
+
+
+def test_a_low_stub_cut_off_a_digit_is_not_one_more_digit(mnist_sample, cnn):
+    """A 4 whose top the box's edge cuts off, read whole past the edge, is not cut into its
+    tail and the rest: the tail, a third of the digit's height, read as a 1 (4913 -> 14913).
+    Touching digits stand about as tall as each other."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    shown = {}
+    for number in ("4913", "31415", "945", "1742"):
+        digits = [x[np.flatnonzero(y == int(c))[1]] for c in number]
+        for reach in (0.08, 0.12):
+            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side="top", edge_reach=reach, shake_px=0.5)
+            frames = synth.render_frames(digits, cond, 8, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
+            reader = Recognizer(cnn, Settings(multi=True))
+            shown[number, reach] = [reader.process(f) for f in frames][-1].number
+    assert {k: s for k, s in shown.items() if len(s) > len(k[0])} == {}  # no stub read as a digit
+    assert sum(s == k[0] for k, s in shown.items()) >= 7, shown  # of 8
