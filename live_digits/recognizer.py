@@ -415,6 +415,7 @@ class Recognizer:
         beyond = []
         if self.multi and self.model is not None:  # unclassified, they would change nothing
             beyond = preprocess.past_the_sides(frame, box, threshold, digits, mask, scale)
+            beyond += preprocess.past_the_top_or_bottom(frame, box, threshold, digits, mask, scale)
         if scale == 1:
             return box, mask, level, digits, beyond
         place = functools.partial(_scaled_rect, scale=scale)

@@ -14,6 +14,7 @@ digits as `synth.random_number_conditions` writes them. --conditions classic dra
 rendered before the conditions were widened, bit for bit. --conditions past draws the wide
 clips held partly past the box's left or right side (0-20% of the box's width beyond it): a
 digit there may be wholly outside the box, so what counts is how many show a wrong number.
+--conditions past-rows does the same past the box's top or bottom (0-20% of its height).
 
     python scripts/render_clips.py --mnist /work/shared/datasets/mnist/mnist.npz --out clips/test
 """
@@ -79,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int_range(1, 10**4), default=12, help="frames per clip (default 12)")
     p.add_argument(
         "--conditions",
-        choices=("wide", "classic", "past"),
+        choices=("wide", "classic", "past", "past-rows"),
         default="wide",
         help="wide: what people hold up (default); classic: the clips rendered before the conditions were widened; "
-        "past: wide, held partly past the box's left or right side",
+        "past: wide, held partly past the box's left or right side; past-rows: ... its top or bottom",
     )
     p.add_argument(
         "--box",
@@ -169,8 +170,9 @@ def render(args: argparse.Namespace) -> int:
             cond = synth.random_number_conditions(rng)
         else:
             cond = synth.random_conditions(rng)
-        if args.conditions == "past":  # the ink runs up to PAST_REACH of the box's width past a side
-            cond = replace(cond, edge_side=str(rng.choice(("left", "right"))), edge_reach=rng.uniform(0, PAST_REACH))
+        if args.conditions in ("past", "past-rows"):  # the ink runs up to PAST_REACH of the box's side past it
+            sides = ("left", "right") if args.conditions == "past" else ("top", "bottom")
+            cond = replace(cond, edge_side=str(rng.choice(sides)), edge_reach=rng.uniform(0, PAST_REACH))
         styles = item.get("styles") or [None] * len(item["index"])
         images = [
             x[j] if style is None else synth.style_digit(style, rng)

@@ -334,3 +334,21 @@ def test_a_low_stub_cut_off_a_digit_is_not_one_more_digit(mnist_sample, cnn):
             shown[number, reach] = [reader.process(f) for f in frames][-1].number
     assert {k: s for k, s in shown.items() if len(s) > len(k[0])} == {}  # no stub read as a digit
     assert sum(s == k[0] for k, s in shown.items()) >= 7, shown  # of 8
+
+
+def test_a_number_held_past_the_box_s_top_or_bottom_is_not_shown_cut_short(mnist_sample, cnn):
+    """Held half a digit too high or low, a number's digits are read past the box's edge, but one
+    with too little of it inside was lost (1729 -> 729, 31415 -> 3115): the frame beyond the edge
+    shows it, so nothing is shown. Numbers whose every digit is read still are."""
+    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
+    cut = [("31415", "bottom"), ("507", "top"), ("9264", "top"), ("1729", "bottom")]
+    whole = [("86", "top"), ("86", "bottom"), ("2718", "top"), ("2718", "bottom"), ("38", "bottom")]
+    shown = {}
+    for number, side in cut + whole:
+        digits = [x[np.flatnonzero(y == int(c))[1]] for c in number]
+        cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=0.2, shake_px=0.5)
+        frames = synth.render_frames(digits, cond, 8, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
+        reader = Recognizer(cnn, Settings(multi=True))
+        shown[number, side] = [reader.process(f) for f in frames][-1].number
+    assert {k: s for k, s in shown.items() if s not in ("", k[0])} == {}  # never a number cut short
+    assert all(shown[k] == k[0] for k in whole), shown

@@ -63,6 +63,7 @@ __all__ = [
     "normalise_crop",
     "normalise_patch",
     "past_the_sides",
+    "past_the_top_or_bottom",
     "read_box",
     "remove_ruled_lines",
     "threshold_ink",
@@ -248,6 +249,55 @@ def past_the_sides(
                 and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
             ):
                 found.append(piece.remapped(into_box))
+    return found
+
+
+def past_the_top_or_bottom(
+    frame: np.ndarray, box: Rect, threshold: int, digits: list[Digit], mask: np.ndarray, scale: float = 1.0
+) -> list[Digit]:
+    """Number mode: digits of the number that the box's top or bottom cut away.
+
+    When some of the number's pieces (`digits`, as `read_box` found them in the box's uint8
+    `mask`) reach past the box's top or bottom, a digit beside them may reach further out and
+    leave too little inside to be read (9264 held low showed 926). The frame's band along the
+    number's line, PAST_SIZE[1] heights further past the edge it crosses and PAST_GAP +
+    PAST_SIZE[1] heights past its ends, is read as the box is. Returns the pieces found there
+    that the box's top or bottom cuts, as tall as the number's digits (PAST_SIZE), not thin
+    (PAST_THIN), on its line, within PAST_GAP heights of its pieces and none of them, neither
+    cut by the band nor beside the desk; rects in the mask's pixels, for the classifier to judge.
+    """
+    rects = [d.rect for d in digits]
+    above, below = any(r.y < 0 for r in rects), any(r.y + r.h > mask.shape[0] for r in rects)
+    if not (above or below):
+        return []
+    height = float(np.median([r.h for r in rects]))
+    top, bottom = min(r.y for r in rects), max(r.y + r.h for r in rects)
+    reach = (PAST_GAP + PAST_SIZE[1]) * height
+    x0, x1 = min(r.x for r in rects) - reach, max(r.x + r.w for r in rects) + reach
+    y0 = top - (PAST_BAND + PAST_SIZE[1] * above) * height
+    y1 = bottom + (PAST_BAND + PAST_SIZE[1] * below) * height
+    left, right = max(0, box.x + round(x0 * scale)), min(frame.shape[1], box.x + round(x1 * scale))
+    upper, lower = max(0, box.y + round(y0 * scale)), min(frame.shape[0], box.y + round(y1 * scale))
+    band = Rect(left, upper, right - left, lower - upper)
+    band_mask, _, pieces, off_paper = _read(frame, band, threshold, True, scale)
+    into_box = functools.partial(Rect.moved, dx=round((band.x - box.x) / scale), dy=round((band.y - box.y) / scale))
+    found = []
+    for piece in pieces:
+        r = into_box(piece.rect)
+        rows_shared = min(r.y + r.h, bottom) - max(r.y, top)
+        if (
+            not piece.rect.touches_edge(band_mask.shape)  # cut by the band: the desk, a line above
+            and (r.y < 0 < r.y + r.h or r.y < mask.shape[0] < r.y + r.h)  # the box's top or bottom cuts it
+            and 0 < r.x + r.w
+            and r.x < mask.shape[1]  # not past a side: `past_the_sides` looks there
+            and all(r.overlap(n) < 0.5 * min(r.w * r.h, n.w * n.h) for n in rects)  # none of the number's pieces
+            and PAST_SIZE[0] * height <= r.h <= PAST_SIZE[1] * height
+            and r.w >= PAST_THIN * height
+            and rows_shared >= 0.5 * r.h  # on the number's line
+            and min(r.gap_x(n) for n in rects) <= PAST_GAP * height
+            and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
+        ):
+            found.append(piece.remapped(into_box))
     return found
 
 
