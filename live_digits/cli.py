@@ -73,7 +73,8 @@ def fraction(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from live_digits.recognizer import Settings
+    with signals.deferred():  # its imports bring numpy and OpenCV: see `_main`
+        from live_digits.recognizer import Settings
 
     defaults = Settings()  # every recognition default lives in Settings alone
     p = OneLineParser(
@@ -222,15 +223,18 @@ def _main(argv: list[str] | None) -> int:
         print(list_models(dirs))
         return 0
     _quiet_native_libraries(os.environ, args.verbose)
-    import cv2
+    # A Ctrl-C inside numpy's or OpenCV's native import fails it with an ImportError (or hangs
+    # the exit on a half-made library) instead of interrupting: held until the imports are done.
+    with signals.deferred():
+        import cv2
+
+        from live_digits import app, catalog, explain, model, sources
+        from live_digits.recognizer import Recognizer, Settings
 
     # Per-frame images are small: OpenCV's thread pool costs more than it saves here and
     # would compete with the model's threads (measured: ~5% of the frame time).
     cv2.setNumThreads(1)
     _use_system_fonts(os.environ)
-
-    from live_digits import app, catalog, explain, model, sources
-    from live_digits.recognizer import Recognizer, Settings
 
     if not args.verbose:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)

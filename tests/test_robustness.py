@@ -232,7 +232,7 @@ def test_source_strings_of_odd_digits_are_one_line(spec):
 # 11. the smaller ones
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.4, 0.7, 1.0, 1.5])
+@pytest.mark.parametrize("delay", [0.3, 0.4, 0.5, 0.6, 0.7, 1.0, 1.5])
 def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
     """From the first imports through the model's load to the loop. Earlier (the first ~0.1-0.2 s,
     longer on a busy machine) the interpreter itself is starting and prints its own traceback:
