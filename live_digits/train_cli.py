@@ -11,12 +11,14 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from live_digits import datasets, paths, signals
+from live_digits import paths, signals
 from live_digits.cli import OneLineParser, check_writable_dir, fraction, int_range
 from live_digits.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("live_digits.train")
 
@@ -44,6 +46,9 @@ def _model_name(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    with signals.deferred():  # numpy's native import, cut by a Ctrl-C, fails with a traceback
+        from live_digits import datasets
+
     p = OneLineParser(
         prog="live-digits-train",
         description="Train the dense and CNN digit models on MNIST with camera-style augmentation.",
@@ -137,6 +142,10 @@ def refuse_shipped_out(out: Path) -> None:
 
 def check_val_per_class(y: np.ndarray, val_per_class: int) -> None:
     """Each digit present must keep at least one training image after the hold-out."""
+    import numpy as np
+
+    from live_digits import datasets
+
     total = np.bincount(y, minlength=10)
     held = np.minimum(np.bincount(y[: datasets.HOLDOUT_POOL], minlength=10), val_per_class)
     for digit in np.flatnonzero((total > 0) & (total == held)):
@@ -147,7 +156,7 @@ def check_val_per_class(y: np.ndarray, val_per_class: int) -> None:
 
 
 def _train(args, argv: list[str]) -> int:
-    from live_digits import evaluate, train
+    from live_digits import datasets, evaluate, train
 
     if args.samples is not None:
         return _fine_tune(args, argv)
@@ -230,7 +239,7 @@ def _rounded(accuracy: float | None) -> float | None:
 
 def _fine_tune(args, argv: list[str]) -> int:
     """Fine-tune --base on --samples mixed with MNIST; report held-out accuracy before/after."""
-    from live_digits import catalog, evaluate, finetune, model
+    from live_digits import catalog, datasets, evaluate, finetune, model
 
     samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
     refuse_shipped_out(args.out)
