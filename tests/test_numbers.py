@@ -27,6 +27,17 @@ def read_number(frame: np.ndarray, cnn) -> str:
     return "".join(str(d) for d in probs.argmax(1))
 
 
+def shown_held_past(cnn, mnist, number: str, side: str, reach: float, sample: int = 0, frames: int = 6) -> str:
+    """What number mode shows after `frames` frames of `number` (the `sample`-th MNIST test image
+    of each digit) held `reach` of the box past its `side`."""
+    x, y = mnist["x_test"], mnist["y_test"]
+    digits = [x[np.flatnonzero(y == int(c))[sample]] for c in number]
+    cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=reach, shake_px=0.5)
+    rendered = synth.render_frames(digits, cond, frames, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
+    reader = Recognizer(cnn, Settings(multi=True))
+    return [reader.process(f) for f in rendered][-1].number
+
+
 def test_a_small_digit_on_the_line_beside_a_tall_one_is_read(mnist_sample, cnn):
     """A 0 half as tall as the 9 beside it is a digit; a dot above the line is not."""
     x, y = mnist_sample["x_test"], mnist_sample["y_test"]
@@ -288,15 +299,10 @@ def test_a_thin_1_beside_a_dark_desk_in_the_box_is_no_speck(mnist_sample, cnn):
 def test_a_number_held_partly_past_the_box_s_side_is_not_shown_cut_short(mnist_sample, cnn, side):
     """Past the box's side, the rest of the number is still the number: 4913 with its 3 outside
     the box shows nothing (and says why), never 491. Inside the box, it is read."""
-    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     shown = {}
     for number in ("4913", "2750", "86", "31415"):
-        digits = [x[np.flatnonzero(y == int(c))[0]] for c in number]
         for reach in (0.0, 0.08, 0.12, 0.16, 0.2):
-            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=reach, shake_px=0.5)
-            frames = synth.render_frames(digits, cond, 6, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
-            reader = Recognizer(cnn, Settings(multi=True))
-            shown[number, reach] = [reader.process(f) for f in frames][-1].number
+            shown[number, reach] = shown_held_past(cnn, mnist_sample, number, side, reach)
     assert [n for (n, reach), s in shown.items() if reach == 0.0 and s != n] == []  # the whole number in the box
     assert {k: s for k, s in shown.items() if s not in ("", k[0])} == {}  # past it: nothing, or all of it
     assert sum(s == "" for (_, reach), s in shown.items() if reach >= 0.12) >= 10  # mostly nothing shown
@@ -307,15 +313,10 @@ def test_a_1_cut_by_the_box_s_top_or_bottom_between_digits_is_read(mnist_sample,
     """A number held high or low in the box: a 1 between its digits, cut by the edge, is a
     straight bar running into the border, like a sheet's edge; between two digits, level with
     them, it is a 1 (4913 was read as 493)."""
-    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     right = 0
     for number in ("4913", "31415", "2718"):
-        digits = [x[np.flatnonzero(y == int(c))[0]] for c in number]
         for reach in (0.12, 0.16, 0.2):
-            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=reach, shake_px=0.5)
-            frames = synth.render_frames(digits, cond, 6, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
-            reader = Recognizer(cnn, Settings(multi=True))
-            right += [reader.process(f) for f in frames][-1].number == number
+            right += shown_held_past(cnn, mnist_sample, number, side, reach) == number
     assert right >= 7, right  # of 9 (2718 cut through 40% of its height reads 218 or 7718)
 
 
@@ -323,15 +324,10 @@ def test_a_low_stub_cut_off_a_digit_is_not_one_more_digit(mnist_sample, cnn):
     """A 4 whose top the box's edge cuts off, read whole past the edge, is not cut into its
     tail and the rest: the tail, a third of the digit's height, read as a 1 (4913 -> 14913).
     Touching digits stand about as tall as each other."""
-    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     shown = {}
     for number in ("4913", "31415", "945", "1742"):
-        digits = [x[np.flatnonzero(y == int(c))[1]] for c in number]
         for reach in (0.08, 0.12):
-            cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side="top", edge_reach=reach, shake_px=0.5)
-            frames = synth.render_frames(digits, cond, 8, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
-            reader = Recognizer(cnn, Settings(multi=True))
-            shown[number, reach] = [reader.process(f) for f in frames][-1].number
+            shown[number, reach] = shown_held_past(cnn, mnist_sample, number, "top", reach, sample=1, frames=8)
     assert {k: s for k, s in shown.items() if len(s) > len(k[0])} == {}  # no stub read as a digit
     assert sum(s == k[0] for k, s in shown.items()) >= 7, shown  # of 8
 
@@ -340,15 +336,10 @@ def test_a_number_held_past_the_box_s_top_or_bottom_is_not_shown_cut_short(mnist
     """Held half a digit too high or low, a number's digits are read past the box's edge, but one
     with too little of it inside was lost (1729 -> 729, 31415 -> 3115): the frame beyond the edge
     shows it, so nothing is shown. Numbers whose every digit is read still are."""
-    x, y = mnist_sample["x_test"], mnist_sample["y_test"]
     cut = [("31415", "bottom"), ("507", "top"), ("9264", "top"), ("1729", "bottom")]
     whole = [("86", "top"), ("86", "bottom"), ("2718", "top"), ("2718", "bottom"), ("38", "bottom")]
     shown = {}
     for number, side in cut + whole:
-        digits = [x[np.flatnonzero(y == int(c))[1]] for c in number]
-        cond = synth.Conditions(digit_height=0.4, pen_px=4.0, edge_side=side, edge_reach=0.2, shake_px=0.5)
-        frames = synth.render_frames(digits, cond, 8, np.random.default_rng(0), box=preprocess.NUMBER_BOX)
-        reader = Recognizer(cnn, Settings(multi=True))
-        shown[number, side] = [reader.process(f) for f in frames][-1].number
+        shown[number, side] = shown_held_past(cnn, mnist_sample, number, side, 0.2, sample=1, frames=8)
     assert {k: s for k, s in shown.items() if s not in ("", k[0])} == {}  # never a number cut short
     assert all(shown[k] == k[0] for k in whole), shown

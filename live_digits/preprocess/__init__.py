@@ -240,13 +240,10 @@ def past_the_sides(
             r = into_box(piece.rect)
             beyond = -r.x if past < 0 else r.x + r.w - mask.shape[1]
             if (
-                not piece.rect.touches_edge(strip_mask.shape)  # cut by the strip: the desk, the next digit in
+                _digit_sized(piece, r, height, strip_mask, off_paper)
                 and r.overlap(end) < 0.5 * max(r.w * r.h, end.w * end.h)  # not the end piece read again
-                and PAST_SIZE[0] * height <= r.h <= PAST_SIZE[1] * height
-                and r.w >= PAST_THIN * height
                 and beyond >= PAST_OUT * r.w
                 and r.gap_x(end) <= PAST_GAP * height
-                and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
             ):
                 found.append(piece.remapped(into_box))
     return found
@@ -286,19 +283,29 @@ def past_the_top_or_bottom(
         r = into_box(piece.rect)
         rows_shared = min(r.y + r.h, bottom) - max(r.y, top)
         if (
-            not piece.rect.touches_edge(band_mask.shape)  # cut by the band: the desk, a line above
+            _digit_sized(piece, r, height, band_mask, off_paper)
             and (r.y < 0 < r.y + r.h or r.y < mask.shape[0] < r.y + r.h)  # the box's top or bottom cuts it
             and 0 < r.x + r.w
             and r.x < mask.shape[1]  # not past a side: `past_the_sides` looks there
             and all(r.overlap(n) < 0.5 * min(r.w * r.h, n.w * n.h) for n in rects)  # none of the number's pieces
-            and PAST_SIZE[0] * height <= r.h <= PAST_SIZE[1] * height
-            and r.w >= PAST_THIN * height
             and rows_shared >= 0.5 * r.h  # on the number's line
             and min(r.gap_x(n) for n in rects) <= PAST_GAP * height
-            and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
         ):
             found.append(piece.remapped(into_box))
     return found
+
+
+def _digit_sized(piece: Digit, r: Rect, height: float, read: np.ndarray, off_paper: np.ndarray | None) -> bool:
+    """What a piece read beyond the box (`piece`, rect in that read's `read` mask; `r`, the same
+    in the box's mask) must be to count as more of a number whose digits are `height` tall: not
+    cut by that read (the desk, the frame's side, the next line), as tall as the digits
+    (PAST_SIZE), not thin (PAST_THIN: a margin, a sheet's edge), and not beside the desk."""
+    return (
+        not piece.rect.touches_edge(read.shape)
+        and PAST_SIZE[0] * height <= r.h <= PAST_SIZE[1] * height
+        and r.w >= PAST_THIN * height
+        and (off_paper is None or not _near(off_paper, piece.rect, round(height / 2)))
+    )
 
 
 def _near(mask: np.ndarray, rect: Rect, margin: int) -> bool:
