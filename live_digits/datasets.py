@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_digits import preprocess
+from live_digits import native, preprocess
 from live_digits.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,14 @@ def load_mnist(source: str | Path = KERAS) -> dict[str, np.ndarray]:
     """
     if str(source) == KERAS:
         try:
-            import keras
+            native.import_keras()
+        except ImportError as exc:
+            raise UserError(
+                "downloading MNIST needs keras, which is not installed", "pip install 'live-digits[train]'"
+            ) from exc
+        import keras
 
+        try:
             (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
         except Exception as exc:  # no internet, proxy, ...
             raise UserError(

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from live_digits import paths, signals
+from live_digits import native, paths, signals
 from live_digits.cli import OneLineParser, check_writable_dir, fraction, int_range
 from live_digits.errors import UserError
 
@@ -165,6 +165,7 @@ def _train(args, argv: list[str]) -> int:
     if "x_train" not in data:
         raise UserError(f"{args.mnist} has no training images", "point --mnist at data with x_train/y_train")
     check_val_per_class(data["y_train"], args.val_per_class)
+    native.import_keras()
     (xtr, ytr), (xval, yval) = datasets.split_train_val(data["x_train"], data["y_train"], args.val_per_class)
     command = "live-digits-train " + shlex.join(argv)
     for kind in ("dense", "cnn") if args.arch == "both" else (args.arch,):
@@ -243,7 +244,9 @@ def _fine_tune(args, argv: list[str]) -> int:
 
     samples = finetune.load_samples(args.samples)  # refuse bad folders before the slow imports
     refuse_shipped_out(args.out)
-    base = model.load(args.base, args.user_models)
+    with signals.deferred():  # LiteRT's native import, like TensorFlow's (native.import_keras)
+        base = model.load(args.base, args.user_models)
+    native.import_keras()
     meta_path = catalog.resolve(args.base, args.user_models)
     base_net = finetune.load_base(model.files_of(meta_path, base.metadata)[1])
     fit, held = finetune.split_samples(samples, args.holdout, args.seed)

@@ -250,6 +250,27 @@ def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
     assert err.strip() == "live-digits: interrupted", err
 
 
+@pytest.mark.parametrize("delay", [0.5, 1.0, 1.5, 2.0, 3.0])
+def test_ctrl_c_during_training_s_imports_ends_the_training_in_one_line(delay, tmp_path):
+    """live-digits-train, through numpy's, OpenCV's and TensorFlow's imports (~0.4-3 s). Cut by
+    a Ctrl-C, a native module's import fails with an ImportError: a traceback, or, caught by
+    an optional import, a lost Ctrl-C and a training run to the end (rc 0)."""
+    cmd = [sys.executable, "-m", "live_digits.train_cli", "--mnist", str(DATA / "mnist_sample.npz")]
+    cmd += ["--arch", "dense", "--epochs", "1", "--val-per-class", "2", "--out", str(tmp_path / "models")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
+    assert err.strip().splitlines()[-1] == "live-digits-train: interrupted (models already written stay whole)", err
+    assert "Traceback" not in err
+    assert not (tmp_path / "models" / "dense.keras").exists()
+
+
 def test_damaged_images_and_videos_make_no_library_noise(tmp_path, clip):
     folder = tmp_path / "frames"
     folder.mkdir()
