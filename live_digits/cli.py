@@ -223,10 +223,12 @@ def _main(argv: list[str] | None) -> int:
         print(list_models(dirs))
         return 0
     _quiet_native_libraries(os.environ, args.verbose)
-    # A Ctrl-C inside numpy's or OpenCV's native import fails it with an ImportError (or hangs
-    # the exit on a half-made library) instead of interrupting: held until the imports are done.
+    # A Ctrl-C inside numpy's or OpenCV's native import fails it with an ImportError, is lost
+    # (numpy.random's Cython modules), or hangs the exit on a half-made library, instead of
+    # interrupting: held until the imports are done.
     with signals.deferred():
         import cv2
+        import numpy.random  # noqa: F401  numpy imports it on first use: the demo's first frame, here
 
         from live_digits import app, catalog, explain, model, sources
         from live_digits.recognizer import Recognizer, Settings

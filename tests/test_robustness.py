@@ -250,6 +250,40 @@ def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
     assert err.strip() == "live-digits: interrupted", err
 
 
+# Raises SIGINT inside numpy.random's import, at the first abc.register its Cython modules make,
+# then runs live-digits with the arguments given: a timed Ctrl-C hits that ~15 ms rarely.
+CTRL_C_INSIDE_NUMPY_RANDOM = """
+import abc, signal, sys
+register = abc.ABCMeta.register
+armed = []
+def interrupting(cls, subclass):
+    if armed:
+        armed.clear()
+        signal.raise_signal(signal.SIGINT)
+    return register(cls, subclass)
+class ArmAtImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy.random._generator":
+            sys.meta_path.remove(self)
+            armed.append(True)
+abc.ABCMeta.register = interrupting
+sys.meta_path.insert(0, ArmAtImport())
+from live_digits.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_ctrl_c_inside_numpy_random_s_import_is_not_lost(tmp_path):
+    """numpy imports numpy.random on first use: the demo's first frame. A Ctrl-C inside its
+    Cython modules' set-up was lost there, and the demo ran on."""
+    cmd = [sys.executable, "-c", CTRL_C_INSIDE_NUMPY_RANDOM, "--no-gui", "--source", "demo", "--max-frames", "300"]
+    proc = subprocess.run(
+        cmd + ["--output", str(tmp_path / "out.jsonl")], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 130, (proc.returncode, proc.stderr)
+    assert proc.stderr.strip() == "live-digits: interrupted", proc.stderr
+
+
 @pytest.mark.parametrize("delay", [0.5, 1.0, 1.5, 2.0, 3.0])
 def test_ctrl_c_during_training_s_imports_ends_the_training_in_one_line(delay, tmp_path):
     """live-digits-train, through numpy's, OpenCV's and TensorFlow's imports (~0.4-3 s). Cut by
