@@ -46,7 +46,10 @@ def _model_name(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    with signals.deferred():  # numpy's native import, cut by a Ctrl-C, fails with a traceback
+    # numpy's and OpenCV's native imports, cut by a Ctrl-C, fail with a traceback or lose it.
+    with signals.deferred():
+        import numpy.random  # noqa: F401  numpy imports it on first use: the hold-out's draw, outside this
+
         from live_digits import datasets
 
     p = OneLineParser(
