@@ -232,19 +232,28 @@ def test_source_strings_of_odd_digits_are_one_line(spec):
 # 11. the smaller ones
 
 
+def ctrl_c_after(proc: subprocess.Popen, delay: float) -> str:
+    """Send `proc` a Ctrl-C after `delay` seconds; its stderr once it ended (killed after 60 s)."""
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+# A dense model, one epoch on the test fixture: live-digits-train's shortest real run.
+QUICK_TRAINING = ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "1", "--val-per-class", "2"]
+
+
 @pytest.mark.parametrize("delay", [0.3, 0.4, 0.5, 0.6, 0.7, 1.0, 1.5])
 def test_ctrl_c_at_any_moment_of_startup_is_one_line(delay, tmp_path):
     """From the first imports through the model's load to the loop. Earlier (the first ~0.1-0.2 s,
     longer on a busy machine) the interpreter itself is starting and prints its own traceback:
     a delay there made this test fail about one run in five under load."""
     proc = popen_cli("--no-gui", "--source", "demo", "--output", str(tmp_path / "out.jsonl"))
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = ctrl_c_after(proc, delay)
     # 130, or killed by SIGINT after the message (CPython does that when a native import saw the interrupt)
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
     assert err.strip() == "live-digits: interrupted", err
@@ -282,7 +291,7 @@ sys.exit(getattr(importlib.import_module(module), function)(sys.argv[2:]))
         # ... and the hold-out's draw, after the data is read
         (
             "live_digits.train_cli:train_main",
-            ["--mnist", str(DATA / "mnist_sample.npz"), "--arch", "dense", "--epochs", "1", "--val-per-class", "2"],
+            QUICK_TRAINING,
             "live-digits-train: interrupted (models already written stay whole)",
         ),
     ],
@@ -304,16 +313,9 @@ def test_ctrl_c_during_training_s_imports_ends_the_training_in_one_line(delay, t
     """live-digits-train, through numpy's, OpenCV's and TensorFlow's imports (~0.4-3 s). Cut by
     a Ctrl-C, a native module's import fails with an ImportError: a traceback, or, caught by
     an optional import, a lost Ctrl-C and a training run to the end (rc 0)."""
-    cmd = [sys.executable, "-m", "live_digits.train_cli", "--mnist", str(DATA / "mnist_sample.npz")]
-    cmd += ["--arch", "dense", "--epochs", "1", "--val-per-class", "2", "--out", str(tmp_path / "models")]
+    cmd = [sys.executable, "-m", "live_digits.train_cli", *QUICK_TRAINING, "--out", str(tmp_path / "models")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = ctrl_c_after(proc, delay)
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, err)
     assert err.strip().splitlines()[-1] == "live-digits-train: interrupted (models already written stay whole)", err
     assert "Traceback" not in err
